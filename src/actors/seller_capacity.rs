@@ -1,0 +1,245 @@
+//! Seller-capacity state: sellers, teams, queues, settings, open-record counts and the
+//! round-robin order.
+
+use std::collections::HashMap;
+
+use actix::prelude::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::table::{ConfigTable, HoldsTable, Item, config_handlers};
+use crate::domain::Id;
+use crate::domain::config::{Queue, Seller, Settings, Team};
+use crate::error::Error;
+use crate::store::{self, Store, tables};
+
+impl Item for Seller {
+    const KIND: &'static str = "seller";
+    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::SELLERS;
+}
+impl Item for Team {
+    const KIND: &'static str = "team";
+    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::TEAMS;
+}
+impl Item for Queue {
+    const KIND: &'static str = "queue";
+    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::QUEUES;
+}
+
+/// A seller's counters, persisted apart from its configuration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SellerCounters {
+    pub open_records: u64,
+    pub last_assigned_at: Option<DateTime<Utc>>,
+    /// Arrival order of the last assignment: breaks ties of `last_assigned_at`.
+    pub last_assigned_seq: u64,
+}
+
+pub struct SellerCapacityActor {
+    store: Store,
+    sellers: ConfigTable<Seller>,
+    teams: ConfigTable<Team>,
+    queues: ConfigTable<Queue>,
+    settings: Settings,
+    counters: HashMap<Id, SellerCounters>,
+}
+
+impl SellerCapacityActor {
+    pub fn load(store: Store) -> Result<SellerCapacityActor, Error> {
+        let sellers = ConfigTable::load(&store)?;
+        let teams = ConfigTable::load(&store)?;
+        let queues = ConfigTable::load(&store)?;
+        let txn = store.read()?;
+        let settings = store::get_json::<Settings>(&txn.open_table(tables::SETTINGS)?, "settings")?.unwrap_or_default();
+        let mut counters = HashMap::new();
+        for (key, c) in store::load_all::<SellerCounters>(&txn, tables::SELLER_COUNTERS)? {
+            if let Ok(id) = Id::parse("id", &key) {
+                counters.insert(id, c);
+            }
+        }
+        drop(txn);
+        Ok(SellerCapacityActor {
+            store,
+            sellers,
+            teams,
+            queues,
+            settings,
+            counters,
+        })
+    }
+}
+
+impl Actor for SellerCapacityActor {
+    type Context = Context<Self>;
+}
+
+impl HoldsTable<Seller> for SellerCapacityActor {
+    fn table(&mut self) -> &mut ConfigTable<Seller> {
+        &mut self.sellers
+    }
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+    fn check(&mut self, _id: &Id, value: &Seller) -> Result<(), Error> {
+        value.validate()
+    }
+}
+
+impl HoldsTable<Team> for SellerCapacityActor {
+    fn table(&mut self) -> &mut ConfigTable<Team> {
+        &mut self.teams
+    }
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+    fn check(&mut self, _id: &Id, value: &Team) -> Result<(), Error> {
+        value.validate()?;
+        for (i, m) in value.members.iter().enumerate() {
+            if !self.sellers.contains(m.as_str()) {
+                return Err(Error::validation(
+                    format!("members[{i}]"),
+                    format!("seller {m} does not exist"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl HoldsTable<Queue> for SellerCapacityActor {
+    fn table(&mut self) -> &mut ConfigTable<Queue> {
+        &mut self.queues
+    }
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+    fn check(&mut self, _id: &Id, value: &Queue) -> Result<(), Error> {
+        value.validate()
+    }
+}
+
+config_handlers!(SellerCapacityActor, Seller, Team, Queue);
+
+/// A seller with its live counters, as `GET /sellers/{id}` shows it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SellerView {
+    pub id: Id,
+    #[serde(flatten)]
+    pub seller: Seller,
+    pub open_records: u64,
+    /// capacity − open records (may be negative); null when capacity is unlimited.
+    pub available_capacity: Option<i64>,
+    pub last_assigned_at: Option<DateTime<Utc>>,
+}
+
+impl SellerCapacityActor {
+    fn view(&self, id: Id, seller: Seller) -> SellerView {
+        let c = self.counters.get(&id).cloned().unwrap_or_default();
+        SellerView {
+            available_capacity: seller.capacity.map(|cap| cap as i64 - c.open_records as i64),
+            open_records: c.open_records,
+            last_assigned_at: c.last_assigned_at,
+            id,
+            seller,
+        }
+    }
+}
+
+/// Sellers with their counters.
+#[derive(Message)]
+#[rtype(result = "Result<SellerView, Error>")]
+pub struct GetSellerView(pub Id);
+
+impl Handler<GetSellerView> for SellerCapacityActor {
+    type Result = Result<SellerView, Error>;
+    fn handle(&mut self, msg: GetSellerView, _: &mut Context<Self>) -> Self::Result {
+        let seller = self
+            .sellers
+            .get(msg.0.as_str())
+            .cloned()
+            .ok_or_else(|| Error::not_found("seller", msg.0.to_string()))?;
+        Ok(self.view(msg.0, seller))
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<super::table::Page<SellerView>, Error>")]
+pub struct ListSellerViews {
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+impl Handler<ListSellerViews> for SellerCapacityActor {
+    type Result = Result<super::table::Page<SellerView>, Error>;
+    fn handle(&mut self, msg: ListSellerViews, _: &mut Context<Self>) -> Self::Result {
+        let page = self.sellers.page(msg.after.as_deref(), msg.limit);
+        Ok(page.map(|(id, s)| self.view(id, s)))
+    }
+}
+
+/// Which kind of object a reference names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    Seller,
+    Team,
+    Queue,
+}
+
+/// Answers the first id of `ids` that does not exist, with its position.
+#[derive(Message)]
+#[rtype(result = "Option<(usize, Id)>")]
+pub struct FindMissing {
+    pub kind: RefKind,
+    pub ids: Vec<Id>,
+}
+
+impl Handler<FindMissing> for SellerCapacityActor {
+    type Result = Option<(usize, Id)>;
+    fn handle(&mut self, msg: FindMissing, _: &mut Context<Self>) -> Self::Result {
+        msg.ids.into_iter().enumerate().find(|(_, id)| match msg.kind {
+            RefKind::Seller => !self.sellers.contains(id.as_str()),
+            RefKind::Team => !self.teams.contains(id.as_str()),
+            RefKind::Queue => !self.queues.contains(id.as_str()),
+        })
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Settings")]
+pub struct GetSettings;
+
+impl Handler<GetSettings> for SellerCapacityActor {
+    type Result = MessageResult<GetSettings>;
+    fn handle(&mut self, _: GetSettings, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.settings.clone())
+    }
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), Error>")]
+pub struct PutSettings(pub Settings);
+
+impl Handler<PutSettings> for SellerCapacityActor {
+    type Result = AtomicResponse<Self, Result<(), Error>>;
+    fn handle(&mut self, msg: PutSettings, _: &mut Context<Self>) -> Self::Result {
+        if let Err(e) = msg.0.validate() {
+            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+        }
+        let store = self.store.clone();
+        let settings = msg.0;
+        AtomicResponse::new(Box::pin(
+            async move {
+                let saved = settings.clone();
+                store
+                    .write(move |txn| store::put_json(txn, tables::SETTINGS, "settings", &saved))
+                    .await?;
+                Ok::<_, Error>(settings)
+            }
+            .into_actor(self)
+            .map(|res, act, _| {
+                act.settings = res?;
+                Ok(())
+            }),
+        ))
+    }
+}

@@ -1,0 +1,277 @@
+//! A configuration table held in an actor's memory and persisted in redb, with the
+//! generic messages every configuration kind answers: put (upsert), get, list, delete.
+//!
+//! The store is the truth; the in-memory map changes only after the write committed,
+//! and handlers are atomic, so the actor never shows a write that is not durable.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use actix::prelude::*;
+use redb::TableDefinition;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::domain::Id;
+use crate::error::Error;
+use crate::store::{self, Store};
+
+/// A configuration kind (seller, team, ...).
+pub trait Item: Clone + Serialize + DeserializeOwned + Send + Unpin + 'static {
+    /// The name used in errors (`seller`, `segment`, ...).
+    const KIND: &'static str;
+    const TABLE: TableDefinition<'static, &'static str, &'static [u8]>;
+
+    /// Removes what belongs to `id` in the same transaction that deletes it.
+    fn cascade_delete(_txn: &redb::WriteTransaction, _id: &str) -> Result<(), crate::store::StoreError> {
+        Ok(())
+    }
+}
+
+pub struct ConfigTable<T> {
+    items: BTreeMap<Id, T>,
+}
+
+impl<T: Item> ConfigTable<T> {
+    pub fn load(store: &Store) -> Result<ConfigTable<T>, Error> {
+        let txn = store.read()?;
+        let mut items = BTreeMap::new();
+        for (key, value) in store::load_all::<T>(&txn, T::TABLE)? {
+            let id = Id::parse("id", &key)
+                .map_err(|_| Error::Internal(format!("stored {} id {key:?} is not an id", T::KIND)))?;
+            items.insert(id, value);
+        }
+        Ok(ConfigTable { items })
+    }
+
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.items.get(id)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.items.contains_key(id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Id, &T)> {
+        self.items.iter()
+    }
+
+    pub fn insert(&mut self, id: Id, value: T) {
+        self.items.insert(id, value);
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<T> {
+        self.items.remove(id)
+    }
+
+    /// One page in id order, after the cursor `after` (an id).
+    pub fn page(&self, after: Option<&str>, limit: usize) -> Page<(Id, T)> {
+        let iter: Box<dyn Iterator<Item = (&Id, &T)>> = match after {
+            Some(a) => Box::new(
+                self.items
+                    .range::<str, _>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded)),
+            ),
+            None => Box::new(self.items.iter()),
+        };
+        let mut items: Vec<(Id, T)> = iter.take(limit + 1).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|(k, _)| k.to_string())
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
+/// A page of a list and the cursor of the next one.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
+    }
+}
+
+/// Writes `value` under `id`; answers whether it was created (not replaced).
+pub async fn persist_put<T: Item>(store: &Store, id: &Id, value: &T) -> Result<bool, Error> {
+    let key = id.to_string();
+    let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
+    store
+        .write(move |txn| {
+            let mut table = txn.open_table(T::TABLE)?;
+            let existed = table.insert(key.as_str(), bytes.as_slice())?.is_some();
+            Ok::<_, Error>(!existed)
+        })
+        .await
+}
+
+/// Removes `id`; answers whether it existed.
+pub async fn persist_delete<T: Item>(store: &Store, id: &Id) -> Result<bool, Error> {
+    let key = id.to_string();
+    store
+        .write(move |txn| {
+            let mut table = txn.open_table(T::TABLE)?;
+            let existed = table.remove(key.as_str())?.is_some();
+            drop(table);
+            if existed {
+                T::cascade_delete(txn, &key)?;
+            }
+            Ok::<_, Error>(existed)
+        })
+        .await
+}
+
+/// Upsert `value` under `id`. Answers `true` when created.
+pub struct Put<T> {
+    pub id: Id,
+    pub value: T,
+}
+
+impl<T: Item> Message for Put<T> {
+    type Result = Result<bool, Error>;
+}
+
+pub struct Get<T> {
+    pub id: Id,
+    pub _kind: PhantomData<T>,
+}
+
+impl<T> Get<T> {
+    pub fn new(id: Id) -> Get<T> {
+        Get { id, _kind: PhantomData }
+    }
+}
+
+impl<T: Item> Message for Get<T> {
+    type Result = Result<T, Error>;
+}
+
+pub struct List<T> {
+    pub after: Option<String>,
+    pub limit: usize,
+    pub _kind: PhantomData<T>,
+}
+
+impl<T> List<T> {
+    pub fn new(after: Option<String>, limit: usize) -> List<T> {
+        List {
+            after,
+            limit,
+            _kind: PhantomData,
+        }
+    }
+}
+
+impl<T: Item> Message for List<T> {
+    type Result = Result<Page<(Id, T)>, Error>;
+}
+
+pub struct Delete<T> {
+    pub id: Id,
+    pub _kind: PhantomData<T>,
+}
+
+impl<T> Delete<T> {
+    pub fn new(id: Id) -> Delete<T> {
+        Delete { id, _kind: PhantomData }
+    }
+}
+
+impl<T: Item> Message for Delete<T> {
+    type Result = Result<(), Error>;
+}
+
+/// An actor that keeps the table of `T`: how to reach it and what to check on save.
+pub trait HoldsTable<T: Item>: Actor<Context = Context<Self>> {
+    fn table(&mut self) -> &mut ConfigTable<T>;
+    fn store(&self) -> Store;
+    /// Checks a value before it is saved (references, scripts).
+    fn check(&mut self, id: &Id, value: &T) -> Result<(), Error>;
+    /// Keeps derived state (compiled scripts, indexes) in step after a save.
+    fn after_put(&mut self, _id: &Id) {}
+    fn after_delete(&mut self, _id: &Id) {}
+}
+
+/// Implements the four generic messages of `ty` for `actor`.
+macro_rules! config_handlers {
+    ($actor:ty, $($ty:ty),+) => {$(
+        impl actix::Handler<$crate::actors::table::Put<$ty>> for $actor {
+            type Result = actix::AtomicResponse<Self, Result<bool, $crate::error::Error>>;
+            fn handle(&mut self, msg: $crate::actors::table::Put<$ty>, _: &mut Self::Context) -> Self::Result {
+                use actix::prelude::*;
+                use $crate::actors::table::HoldsTable;
+                if let Err(e) = <Self as HoldsTable<$ty>>::check(self, &msg.id, &msg.value) {
+                    return actix::AtomicResponse::new(Box::pin(actix::fut::ready(Err(e))));
+                }
+                let store = <Self as HoldsTable<$ty>>::store(self);
+                actix::AtomicResponse::new(Box::pin(
+                    async move {
+                        let created = $crate::actors::table::persist_put(&store, &msg.id, &msg.value).await?;
+                        Ok::<_, $crate::error::Error>((created, msg))
+                    }
+                    .into_actor(self)
+                    .map(|res, act, _| {
+                        let (created, msg) = res?;
+                        let id = msg.id.clone();
+                        <Self as HoldsTable<$ty>>::table(act).insert(msg.id, msg.value);
+                        <Self as HoldsTable<$ty>>::after_put(act, &id);
+                        Ok(created)
+                    }),
+                ))
+            }
+        }
+
+        impl actix::Handler<$crate::actors::table::Get<$ty>> for $actor {
+            type Result = Result<$ty, $crate::error::Error>;
+            fn handle(&mut self, msg: $crate::actors::table::Get<$ty>, _: &mut Self::Context) -> Self::Result {
+                use $crate::actors::table::{HoldsTable, Item};
+                <Self as HoldsTable<$ty>>::table(self)
+                    .get(msg.id.as_str())
+                    .cloned()
+                    .ok_or_else(|| $crate::error::Error::not_found(<$ty as Item>::KIND, msg.id.to_string()))
+            }
+        }
+
+        impl actix::Handler<$crate::actors::table::List<$ty>> for $actor {
+            type Result = Result<$crate::actors::table::Page<($crate::domain::Id, $ty)>, $crate::error::Error>;
+            fn handle(&mut self, msg: $crate::actors::table::List<$ty>, _: &mut Self::Context) -> Self::Result {
+                use $crate::actors::table::HoldsTable;
+                Ok(<Self as HoldsTable<$ty>>::table(self).page(msg.after.as_deref(), msg.limit))
+            }
+        }
+
+        impl actix::Handler<$crate::actors::table::Delete<$ty>> for $actor {
+            type Result = actix::AtomicResponse<Self, Result<(), $crate::error::Error>>;
+            fn handle(&mut self, msg: $crate::actors::table::Delete<$ty>, _: &mut Self::Context) -> Self::Result {
+                use actix::prelude::*;
+                use $crate::actors::table::{HoldsTable, Item};
+                let store = <Self as HoldsTable<$ty>>::store(self);
+                actix::AtomicResponse::new(Box::pin(
+                    async move {
+                        let existed = $crate::actors::table::persist_delete::<$ty>(&store, &msg.id).await?;
+                        if !existed {
+                            return Err($crate::error::Error::not_found(<$ty as Item>::KIND, msg.id.to_string()));
+                        }
+                        Ok(msg.id)
+                    }
+                    .into_actor(self)
+                    .map(|res, act, _| {
+                        let id = res?;
+                        <Self as HoldsTable<$ty>>::table(act).remove(id.as_str());
+                        <Self as HoldsTable<$ty>>::after_delete(act, &id);
+                        Ok(())
+                    }),
+                ))
+            }
+        }
+    )+};
+}
+pub(crate) use config_handlers;

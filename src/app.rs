@@ -1,0 +1,157 @@
+//! Building and running the server: store -> actors -> HTTP.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use actix_web::dev::{Server, ServerHandle};
+
+use crate::actors::history::HistoryActor;
+use crate::actors::scheduler::SchedulerActor;
+use crate::actors::segment::SegmentActor;
+use crate::actors::seller_capacity::SellerCapacityActor;
+use crate::auth::Auth;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::error::Error;
+use crate::http::metrics::Metrics;
+use crate::scripting::Scripting;
+use crate::store::{Store, StoreError};
+
+/// How to run the server.
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub bind: String,
+    /// Accepted as a `system_administrator` token when set.
+    pub admin_token: Option<String>,
+    pub clock: Arc<dyn Clock>,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl ServeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, bind: impl Into<String>) -> ServeConfig {
+        ServeConfig {
+            data_dir: data_dir.into(),
+            bind: bind.into(),
+            admin_token: None,
+            clock: Arc::new(SystemClock),
+            workers: 0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("loading state: {0}")]
+    Load(#[from] Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+/// Everything an operation needs; shared by the HTTP workers.
+pub struct AppState {
+    pub store: Store,
+    pub auth: Arc<Auth>,
+    pub scripting: Arc<Scripting>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub segments: Addr<SegmentActor>,
+    pub sellers: Addr<SellerCapacityActor>,
+    pub scheduler: Addr<SchedulerActor>,
+    pub history: Addr<HistoryActor>,
+}
+
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    store: Store,
+    arbiters: Vec<Arbiter>,
+    /// The secret of the administrator token made at first start, to print once.
+    pub first_admin_token: Option<String>,
+}
+
+impl Application {
+    /// Opens the store, starts the actors and binds the HTTP server (not yet serving).
+    /// Must run inside an actix system.
+    pub async fn build(config: ServeConfig) -> Result<Application, StartError> {
+        let store = Store::open(&config.data_dir)?;
+        let (auth, first) = Auth::load(store.clone(), config.admin_token.clone()).await?;
+        let scripting = Arc::new(Scripting::new());
+
+        let segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
+        let seller_actor = SellerCapacityActor::load(store.clone())?;
+        let scheduler_actor = SchedulerActor::load(store.clone())?;
+        let history_actor = HistoryActor::load(store.clone())?;
+        // Scripts run in the segment and seller actors: give each its own thread so that
+        // they never stall the HTTP workers.
+        let arbiters = vec![Arbiter::new(), Arbiter::new(), Arbiter::new()];
+        let segments = SegmentActor::start_in_arbiter(&arbiters[0].handle(), |_| segment_actor);
+        let sellers = SellerCapacityActor::start_in_arbiter(&arbiters[1].handle(), |_| seller_actor);
+        let scheduler = SchedulerActor::start_in_arbiter(&arbiters[2].handle(), |_| scheduler_actor);
+        let history = HistoryActor::start_in_arbiter(&arbiters[2].handle(), |_| history_actor);
+
+        let state = actix_web::web::Data::new(AppState {
+            store: store.clone(),
+            auth,
+            scripting,
+            clock: config.clock.clone(),
+            metrics: Arc::new(Metrics::default()),
+            segments,
+            sellers,
+            scheduler,
+            history,
+        });
+        let mut server = actix_web::HttpServer::new({
+            let state = state.clone();
+            move || crate::http::app(state.clone())
+        })
+        .shutdown_timeout(10);
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let server = server.bind(&config.bind).map_err(|source| StartError::Bind {
+            addr: config.bind.clone(),
+            source,
+        })?;
+        let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
+            addr: config.bind.clone(),
+            source: std::io::Error::other("no address bound"),
+        })?;
+        let server = server.run();
+        Ok(Application {
+            addr,
+            server,
+            store,
+            arbiters,
+            first_admin_token: first.map(|t| t.token),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], then flushes the writer.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        // Stop the actor threads so that every handle on the data file is released
+        // before this returns (a restart in the same process can open it at once).
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        for arbiter in self.arbiters {
+            let _ = arbiter.join();
+        }
+        self.store.close();
+        self.store.wait_released(std::time::Duration::from_secs(10));
+        result
+    }
+}

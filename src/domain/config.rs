@@ -1,0 +1,549 @@
+//! Configuration objects of the API contract: sellers, teams, queues, sequences,
+//! segments, rules, settings and record-type schemas. Serde rejects unknown fields and
+//! wrong types; `validate` checks what types cannot say (ranges, times, zones).
+//! References to other objects are checked by the actor that saves them.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::ids::{Id, RecordType};
+use crate::error::Error;
+
+pub type Attributes = Map<String, Value>;
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Seller {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Record types the seller may read; null means all.
+    #[serde(default)]
+    pub record_access: Option<Vec<RecordType>>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+    #[serde(default = "default_true")]
+    pub assign_records: bool,
+    /// Most open records the seller may own; null means unlimited.
+    #[serde(default)]
+    pub capacity: Option<u64>,
+    /// Null means always available.
+    #[serde(default)]
+    pub availability: Option<Availability>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Availability {
+    /// IANA time zone, e.g. `Europe/London`.
+    pub timezone: String,
+    /// Per weekday (`mon` … `sun`), `[start, end)` intervals in local `HH:MM`.
+    /// Null means every hour of every day; a weekday left out is a day off.
+    #[serde(default)]
+    pub working_hours: Option<BTreeMap<Weekday, Vec<[String; 2]>>>,
+    #[serde(default)]
+    pub time_off: Vec<TimeOff>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    pub fn from_chrono(d: chrono::Weekday) -> Weekday {
+        match d {
+            chrono::Weekday::Mon => Weekday::Mon,
+            chrono::Weekday::Tue => Weekday::Tue,
+            chrono::Weekday::Wed => Weekday::Wed,
+            chrono::Weekday::Thu => Weekday::Thu,
+            chrono::Weekday::Fri => Weekday::Fri,
+            chrono::Weekday::Sat => Weekday::Sat,
+            chrono::Weekday::Sun => Weekday::Sun,
+        }
+    }
+
+    pub fn to_chrono(self) -> chrono::Weekday {
+        match self {
+            Weekday::Mon => chrono::Weekday::Mon,
+            Weekday::Tue => chrono::Weekday::Tue,
+            Weekday::Wed => chrono::Weekday::Wed,
+            Weekday::Thu => chrono::Weekday::Thu,
+            Weekday::Fri => chrono::Weekday::Fri,
+            Weekday::Sat => chrono::Weekday::Sat,
+            Weekday::Sun => chrono::Weekday::Sun,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOff {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// Parses `HH:MM` (00:00–23:59, or 24:00 as an interval end).
+pub fn parse_hhmm(field: &str, raw: &str, allow_24: bool) -> Result<NaiveTime, Error> {
+    let bad = || {
+        Error::validation(
+            field,
+            format!("{raw:?} is not a time; write HH:MM on a 24-hour clock, e.g. \"09:30\""),
+        )
+    };
+    if raw.len() != 5 || raw.as_bytes()[2] != b':' {
+        return Err(bad());
+    }
+    if allow_24 && raw == "24:00" {
+        return NaiveTime::from_hms_nano_opt(23, 59, 59, 1_999_999_999).ok_or_else(bad);
+    }
+    NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| bad())
+}
+
+pub fn parse_timezone(field: &str, raw: &str) -> Result<chrono_tz::Tz, Error> {
+    raw.parse::<chrono_tz::Tz>().map_err(|_| {
+        Error::validation(
+            field,
+            format!("{raw:?} is not an IANA time zone; use a name such as \"Europe/London\""),
+        )
+    })
+}
+
+fn require_name(field: &str, name: &str) -> Result<(), Error> {
+    if name.trim().is_empty() || name.len() > 256 {
+        return Err(Error::validation(field, "a name has 1 to 256 characters"));
+    }
+    Ok(())
+}
+
+impl Seller {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)?;
+        for (i, role) in self.roles.iter().enumerate() {
+            if role.trim().is_empty() {
+                return Err(Error::validation(format!("roles[{i}]"), "a role is a non-empty string"));
+            }
+        }
+        if let Some(a) = &self.availability {
+            a.validate("availability")?;
+        }
+        Ok(())
+    }
+}
+
+impl Availability {
+    pub fn validate(&self, at: &str) -> Result<(), Error> {
+        parse_timezone(&format!("{at}.timezone"), &self.timezone)?;
+        if let Some(hours) = &self.working_hours {
+            for (day, intervals) in hours {
+                let day = serde_json::to_value(day)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                for (i, [start, end]) in intervals.iter().enumerate() {
+                    let field = format!("{at}.working_hours.{day}[{i}]");
+                    let s = parse_hhmm(&field, start, false)?;
+                    let e = parse_hhmm(&field, end, true)?;
+                    if s >= e {
+                        return Err(Error::validation(field, "an interval's start must be before its end"));
+                    }
+                }
+            }
+        }
+        for (i, off) in self.time_off.iter().enumerate() {
+            if off.start >= off.end {
+                return Err(Error::validation(
+                    format!("{at}.time_off[{i}]"),
+                    "time off must start before it ends",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<Id>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+}
+
+impl Team {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub name: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+}
+
+impl Queue {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Sequence {
+    pub name: String,
+    #[serde(default = "default_true")]
+    pub active: bool,
+    #[serde(default)]
+    pub steps: Vec<SequenceStep>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SequenceStep {
+    pub kind: StepKind,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub wait_hours: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Email,
+    Call,
+    Task,
+    Wait,
+}
+
+impl Sequence {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)?;
+        for (i, step) in self.steps.iter().enumerate() {
+            if step.kind == StepKind::Wait && step.wait_hours.is_none() {
+                return Err(Error::validation(
+                    format!("steps[{i}].wait_hours"),
+                    "a wait step needs wait_hours",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    pub name: String,
+    #[schema(value_type = String)]
+    pub record_type: RecordType,
+    /// 1 is tried first; ties by id.
+    pub priority: u32,
+    #[serde(default = "default_true")]
+    pub active: bool,
+    /// rhai; empty or null matches every record.
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub sequence_id: Option<Id>,
+    #[serde(default)]
+    pub accept_previously_segmented: bool,
+    #[serde(default)]
+    pub run_rules_on_move: bool,
+}
+
+impl Segment {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)?;
+        if self.priority < 1 {
+            return Err(Error::validation("priority", "priority is an integer of at least 1"));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub name: String,
+    pub priority: u32,
+    #[serde(default = "default_true")]
+    pub active: bool,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub created_within_hours: Option<u32>,
+    #[serde(default)]
+    pub assignment_window_hours: Option<u32>,
+    pub assign_to: AssignTo,
+    pub distribution: Distribution,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AssignTo {
+    #[serde(rename = "type")]
+    pub kind: TargetKind,
+    #[serde(rename = "match")]
+    pub matching: TargetMatch,
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub ids: Vec<Id>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Sellers,
+    Team,
+    Queue,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetMatch {
+    Any,
+    Condition,
+    Ids,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Distribution {
+    pub method: DistributionMethod,
+    #[serde(default)]
+    pub available_within_hours: Option<u32>,
+    #[serde(default)]
+    pub use_capacity: bool,
+    #[serde(default)]
+    pub script: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DistributionMethod {
+    RoundRobin,
+    LoadBalancing,
+    Script,
+    Single,
+    Random,
+}
+
+impl Rule {
+    pub fn validate(&self) -> Result<(), Error> {
+        require_name("name", &self.name)?;
+        if self.priority < 1 {
+            return Err(Error::validation("priority", "priority is an integer of at least 1"));
+        }
+        if self.created_within_hours == Some(0) {
+            return Err(Error::validation(
+                "created_within_hours",
+                "must be at least 1 hour, or null",
+            ));
+        }
+        if self.assignment_window_hours == Some(0) {
+            return Err(Error::validation(
+                "assignment_window_hours",
+                "must be at least 1 hour, or null",
+            ));
+        }
+        let to = &self.assign_to;
+        match to.matching {
+            TargetMatch::Condition => {
+                if to.condition.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                    return Err(Error::validation(
+                        "assign_to.condition",
+                        "match \"condition\" needs a condition script",
+                    ));
+                }
+            }
+            TargetMatch::Ids => {
+                if to.ids.is_empty() {
+                    return Err(Error::validation(
+                        "assign_to.ids",
+                        "match \"ids\" needs at least one id",
+                    ));
+                }
+            }
+            TargetMatch::Any => {}
+        }
+        if to.matching != TargetMatch::Ids && !to.ids.is_empty() {
+            return Err(Error::validation(
+                "assign_to.ids",
+                "ids are only used with match \"ids\"",
+            ));
+        }
+        let d = &self.distribution;
+        let method_ok = match to.kind {
+            TargetKind::Sellers => matches!(
+                d.method,
+                DistributionMethod::RoundRobin | DistributionMethod::LoadBalancing | DistributionMethod::Script
+            ),
+            TargetKind::Team | TargetKind::Queue => {
+                matches!(d.method, DistributionMethod::Single | DistributionMethod::Random)
+            }
+        };
+        if !method_ok {
+            let allowed = match to.kind {
+                TargetKind::Sellers => "round_robin, load_balancing or script",
+                _ => "single or random",
+            };
+            return Err(Error::validation(
+                "distribution.method",
+                format!("for this assign_to.type the method is one of {allowed}"),
+            ));
+        }
+        if d.method == DistributionMethod::Script {
+            if d.script.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                return Err(Error::validation(
+                    "distribution.script",
+                    "method \"script\" needs a script",
+                ));
+            }
+        } else if d.script.is_some() {
+            return Err(Error::validation(
+                "distribution.script",
+                "a script is only used with method \"script\"",
+            ));
+        }
+        if let Some(h) = d.available_within_hours
+            && !(1..=120).contains(&h)
+        {
+            return Err(Error::validation(
+                "distribution.available_within_hours",
+                "available_within_hours is 1 to 120, or null",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default = "Settings::default_max_records_per_run")]
+    pub max_records_per_run: u32,
+    /// Null means every seller role is eligible.
+    #[serde(default)]
+    pub eligible_roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub round_robin_scope: RoundRobinScope,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RoundRobinScope {
+    #[default]
+    Organization,
+    Rule,
+}
+
+impl Settings {
+    /// The most records one run may take, whatever a request asks.
+    pub const RUN_LIMIT_MAX: u32 = 1_000_000;
+
+    fn default_max_records_per_run() -> u32 {
+        500
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(1..=Self::RUN_LIMIT_MAX).contains(&self.max_records_per_run) {
+            return Err(Error::validation(
+                "max_records_per_run",
+                format!("max_records_per_run is 1 to {}", Self::RUN_LIMIT_MAX),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_records_per_run: Self::default_max_records_per_run(),
+            eligible_roles: None,
+            round_robin_scope: RoundRobinScope::Organization,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordTypeSchema {
+    pub attributes: BTreeMap<String, AttributeType>,
+    #[serde(default)]
+    pub strict: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeType {
+    String,
+    Number,
+    Bool,
+    Array,
+    Object,
+}
+
+impl AttributeType {
+    pub fn matches(self, v: &Value) -> bool {
+        match self {
+            AttributeType::String => v.is_string(),
+            AttributeType::Number => v.is_number(),
+            AttributeType::Bool => v.is_boolean(),
+            AttributeType::Array => v.is_array(),
+            AttributeType::Object => v.is_object(),
+        }
+    }
+}
+
+impl RecordTypeSchema {
+    /// Field names scripts see besides attributes; an attribute may not shadow them.
+    pub const BUILTIN_FIELDS: [&'static str; 6] = ["id", "record_type", "name", "topic", "created_on", "age_hours"];
+
+    pub fn validate(&self) -> Result<(), Error> {
+        for name in self.attributes.keys() {
+            if name.is_empty() || name.len() > 128 {
+                return Err(Error::validation(
+                    format!("attributes.{name}"),
+                    "an attribute name has 1 to 128 characters",
+                ));
+            }
+            if Self::BUILTIN_FIELDS.contains(&name.as_str()) {
+                return Err(Error::validation(
+                    format!("attributes.{name}"),
+                    format!("{name:?} is a built-in record field and cannot be an attribute"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

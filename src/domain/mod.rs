@@ -1,0 +1,7 @@
+//! Plain types and the assignment logic: no IO, time comes from a [`clock::Clock`].
+
+pub mod clock;
+pub mod config;
+pub mod ids;
+
+pub use ids::{Id, RecordType};

@@ -1,0 +1,131 @@
+//! Request extractors: the caller's token, JSON bodies and query strings, each failing
+//! with the contract's error codes.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::web::Data;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::Error;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The authenticated caller of an `/api/v1` route.
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Caller, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(authenticate(req).map(Caller))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Principal, Error> {
+    let state = req
+        .app_data::<Data<AppState>>()
+        .ok_or_else(|| Error::Internal("application state missing".into()))?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(Error::Unauthorized)?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::Unauthorized)?;
+    state.auth.authenticate(token)
+}
+
+/// A JSON body parsed into `T`: syntax errors are `invalid_json` (400), wrong types,
+/// missing or unknown fields `validation_failed` (422) naming the field.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Body<T>, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(BODY_LIMIT));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| Error::InvalidJson(format!("reading the body: {e}")))?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Body)
+        })
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => Error::InvalidJson(format!("the body is not valid JSON: {inner}")),
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                let message = strip_position(&inner.to_string());
+                Error::validation(if field.is_empty() { "body".to_string() } else { field }, message)
+            }
+        }
+    })?;
+    de.end()
+        .map_err(|e| Error::InvalidJson(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde's messages end in " at line 1 column 42", which means nothing to an API client.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A query string parsed into `T`; bad values are `validation_failed` naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = Error;
+    type Future = std::future::Ready<Result<Query<T>, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = serde_urlencoded::from_str::<T>(req.query_string()).map_err(|e| {
+            let message = e.to_string();
+            let field = message
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "query".to_string());
+            Error::validation(field, message)
+        });
+        std::future::ready(parsed.map(Query))
+    }
+}

@@ -1,0 +1,136 @@
+//! Prometheus text metrics: request counts and latency histograms per route, and the
+//! store writer's group-commit figures.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use crate::store::{WriterStats, writer_batch_buckets};
+
+/// Latency bucket upper bounds, seconds.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+struct Series {
+    count: u64,
+    sum_seconds: f64,
+    buckets: [u64; LATENCY_BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (method, route pattern, status) -> series
+    requests: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let Ok(mut map) = self.requests.lock() else { return };
+        let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
+        s.count += 1;
+        s.sum_seconds += seconds;
+        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    pub fn render(&self, writer: &WriterStats) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP allot_http_requests_total HTTP requests by route and status."
+        );
+        let _ = writeln!(out, "# TYPE allot_http_requests_total counter");
+        let map = match self.requests.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        for ((method, route, status), s) in map.iter() {
+            let _ = writeln!(
+                out,
+                "allot_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                s.count
+            );
+        }
+        let _ = writeln!(out, "# HELP allot_http_request_duration_seconds HTTP request latency.");
+        let _ = writeln!(out, "# TYPE allot_http_request_duration_seconds histogram");
+        for ((method, route, status), s) in map.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "allot_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "allot_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "allot_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(out, "allot_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+        }
+        drop(map);
+        let _ = writeln!(
+            out,
+            "# HELP allot_store_commits_total Group-commit transactions committed."
+        );
+        let _ = writeln!(out, "# TYPE allot_store_commits_total counter");
+        let _ = writeln!(
+            out,
+            "allot_store_commits_total {}",
+            writer.commits.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP allot_store_jobs_total Write jobs committed.");
+        let _ = writeln!(out, "# TYPE allot_store_jobs_total counter");
+        let _ = writeln!(out, "allot_store_jobs_total {}", writer.jobs.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "# HELP allot_store_failed_commits_total Group commits that failed."
+        );
+        let _ = writeln!(out, "# TYPE allot_store_failed_commits_total counter");
+        let _ = writeln!(
+            out,
+            "allot_store_failed_commits_total {}",
+            writer.failed_commits.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP allot_store_commit_seconds_total Time spent in group commits."
+        );
+        let _ = writeln!(out, "# TYPE allot_store_commit_seconds_total counter");
+        let _ = writeln!(
+            out,
+            "allot_store_commit_seconds_total {}",
+            writer.commit_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "# HELP allot_store_commit_batch_jobs Write jobs per group commit.");
+        let _ = writeln!(out, "# TYPE allot_store_commit_batch_jobs histogram");
+        let mut cumulative = 0;
+        for (i, bound) in writer_batch_buckets().iter().enumerate() {
+            cumulative += writer.batch_buckets[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "allot_store_commit_batch_jobs_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(out, "allot_store_commit_batch_jobs_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(out, "allot_store_commit_batch_jobs_count {cumulative}");
+        let _ = writeln!(
+            out,
+            "allot_store_commit_batch_jobs_sum {}",
+            writer.jobs.load(Ordering::Relaxed)
+        );
+        out
+    }
+}

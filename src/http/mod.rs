@@ -1,0 +1,85 @@
+//! The HTTP edge: routes per resource, auth, the error -> JSON mapping, metrics and the
+//! OpenAPI document collected from the route annotations.
+
+pub mod error;
+pub mod extract;
+pub mod metrics;
+mod routes;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_actix_web::AppExt;
+
+use crate::app::AppState;
+use crate::error::Error;
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "allot",
+    description = "Self-hosted work-assignment server: segments, assignment rules, reassignment runs."
+))]
+struct ApiDoc;
+
+/// The OpenAPI document of every route [`app`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+    finish_openapi(api)
+}
+
+fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    api
+}
+
+pub fn app(
+    state: Data<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
+    let api = web::Data::new(finish_openapi(api));
+    app.app_data(state)
+        .app_data(api)
+        .route("/openapi.json", web::get().to(openapi_json))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(Error::not_found("route", "this path"))
+        }))
+        .wrap_fn(|req, srv| {
+            use actix_web::dev::Service;
+            let started = Instant::now();
+            let state = req.app_data::<Data<AppState>>().cloned();
+            let method = req.method().to_string();
+            let fut = srv.call(req);
+            async move {
+                let res = fut.await?;
+                if let Some(state) = state {
+                    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let status = res.status().as_u16();
+                    let seconds = started.elapsed().as_secs_f64();
+                    state.metrics.observe(&method, &route, status, seconds);
+                    tracing::debug!(%method, %route, status, ms = seconds * 1e3, "request");
+                }
+                Ok(res)
+            }
+        })
+}
+
+async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}

@@ -1,0 +1,307 @@
+//! Configuration routes: sellers, teams, queues, sequences, segments, rules, settings,
+//! record-type schemas.
+
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, delete, get, put};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use super::saved;
+use crate::actors::seller_capacity::SellerView;
+use crate::actors::table::Page;
+use crate::app::AppState;
+use crate::domain::config::{Queue, RecordTypeSchema, Rule, Segment, Seller, Sequence, Settings, Team};
+use crate::error::Error;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{Body, Caller, Query};
+use crate::ops::PageQuery;
+use crate::ops::config::{self as op, SegmentView, WithId};
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(put_seller)
+        .service(get_seller)
+        .service(list_sellers)
+        .service(delete_seller)
+        .service(put_team)
+        .service(get_team)
+        .service(list_teams)
+        .service(delete_team)
+        .service(put_queue)
+        .service(get_queue)
+        .service(list_queues)
+        .service(delete_queue)
+        .service(put_sequence)
+        .service(get_sequence)
+        .service(list_sequences)
+        .service(delete_sequence)
+        .service(put_segment)
+        .service(get_segment)
+        .service(list_segments)
+        .service(delete_segment)
+        .service(put_rule)
+        .service(get_rule)
+        .service(list_rules)
+        .service(delete_rule)
+        .service(get_settings)
+        .service(put_settings)
+        .service(put_record_type)
+        .service(get_record_type)
+        .service(delete_record_type);
+}
+
+// ---- sellers ----
+
+/// Creates (201) or replaces (200) a seller.
+#[utoipa::path(tag = "sellers", request_body = Seller, params(("id" = String, Path)),
+    responses((status = 201, body = SellerView), (status = 200, body = SellerView), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/sellers/{id}")]
+async fn put_seller(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Seller>) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_seller(&s, &c.0, &id, body.0).await?))
+}
+
+/// A seller with `open_records`, `available_capacity` and `last_assigned_at`.
+#[utoipa::path(tag = "sellers", params(("id" = String, Path)),
+    responses((status = 200, body = SellerView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/sellers/{id}")]
+async fn get_seller(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_seller(&s, &c.0, &id).await?))
+}
+
+/// Sellers in id order.
+#[utoipa::path(tag = "sellers", params(PageQuery), responses((status = 200, body = Page<SellerView>)), security(("bearer" = [])))]
+#[get("/sellers")]
+async fn list_sellers(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::list_sellers(&s, &c.0, &q.0).await?))
+}
+
+#[utoipa::path(tag = "sellers", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/sellers/{id}")]
+async fn delete_seller(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_seller(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- teams ----
+
+#[utoipa::path(tag = "teams", request_body = Team, params(("id" = String, Path)),
+    responses((status = 201, body = WithId<Team>), (status = 200, body = WithId<Team>), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/teams/{id}")]
+async fn put_team(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Team>) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_team(&s, &c.0, &id, body.0).await?))
+}
+
+#[utoipa::path(tag = "teams", params(("id" = String, Path)), responses((status = 200, body = WithId<Team>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/teams/{id}")]
+async fn get_team(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_team(&s, &c.0, &id).await?))
+}
+
+#[utoipa::path(tag = "teams", params(PageQuery), responses((status = 200, body = Page<WithId<Team>>)), security(("bearer" = [])))]
+#[get("/teams")]
+async fn list_teams(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::list_teams(&s, &c.0, &q.0).await?))
+}
+
+#[utoipa::path(tag = "teams", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/teams/{id}")]
+async fn delete_team(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_team(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- queues ----
+
+#[utoipa::path(tag = "queues", request_body = Queue, params(("id" = String, Path)),
+    responses((status = 201, body = WithId<Queue>), (status = 200, body = WithId<Queue>), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/queues/{id}")]
+async fn put_queue(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Queue>) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_queue(&s, &c.0, &id, body.0).await?))
+}
+
+#[utoipa::path(tag = "queues", params(("id" = String, Path)), responses((status = 200, body = WithId<Queue>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/queues/{id}")]
+async fn get_queue(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_queue(&s, &c.0, &id).await?))
+}
+
+#[utoipa::path(tag = "queues", params(PageQuery), responses((status = 200, body = Page<WithId<Queue>>)), security(("bearer" = [])))]
+#[get("/queues")]
+async fn list_queues(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::list_queues(&s, &c.0, &q.0).await?))
+}
+
+#[utoipa::path(tag = "queues", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/queues/{id}")]
+async fn delete_queue(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_queue(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- sequences ----
+
+#[utoipa::path(tag = "sequences", request_body = Sequence, params(("id" = String, Path)),
+    responses((status = 201, body = WithId<Sequence>), (status = 200, body = WithId<Sequence>), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/sequences/{id}")]
+async fn put_sequence(
+    s: Data<AppState>,
+    c: Caller,
+    id: Path<String>,
+    body: Body<Sequence>,
+) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_sequence(&s, &c.0, &id, body.0).await?))
+}
+
+#[utoipa::path(tag = "sequences", params(("id" = String, Path)), responses((status = 200, body = WithId<Sequence>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/sequences/{id}")]
+async fn get_sequence(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_sequence(&s, &c.0, &id).await?))
+}
+
+#[utoipa::path(tag = "sequences", params(PageQuery), responses((status = 200, body = Page<WithId<Sequence>>)), security(("bearer" = [])))]
+#[get("/sequences")]
+async fn list_sequences(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::list_sequences(&s, &c.0, &q.0).await?))
+}
+
+#[utoipa::path(tag = "sequences", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/sequences/{id}")]
+async fn delete_sequence(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_sequence(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- segments ----
+
+/// Creates or replaces a segment; its condition is compiled (and checked against the
+/// record type's schema) before it is saved.
+#[utoipa::path(tag = "segments", request_body = Segment, params(("id" = String, Path)),
+    responses((status = 201, body = SegmentView), (status = 200, body = SegmentView), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/segments/{id}")]
+async fn put_segment(
+    s: Data<AppState>,
+    c: Caller,
+    id: Path<String>,
+    body: Body<Segment>,
+) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_segment(&s, &c.0, &id, body.0).await?))
+}
+
+#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 200, body = SegmentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/segments/{id}")]
+async fn get_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_segment(&s, &c.0, &id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct SegmentListQuery {
+    /// With a record type, its segments in priority order.
+    record_type: Option<String>,
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
+#[utoipa::path(tag = "segments", params(SegmentListQuery), responses((status = 200, body = Page<SegmentView>)), security(("bearer" = [])))]
+#[get("/segments")]
+async fn list_segments(s: Data<AppState>, c: Caller, q: Query<SegmentListQuery>) -> Result<HttpResponse, Error> {
+    let page = PageQuery {
+        limit: q.0.limit,
+        after: q.0.after.clone(),
+    };
+    Ok(HttpResponse::Ok().json(op::list_segments(&s, &c.0, q.0.record_type.as_deref(), &page).await?))
+}
+
+/// Deletes a segment with its rules and schedule.
+#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/segments/{id}")]
+async fn delete_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_segment(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- rules ----
+
+#[utoipa::path(tag = "rules", request_body = Rule, params(("sid" = String, Path), ("rid" = String, Path)),
+    responses((status = 201, body = WithId<Rule>), (status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/segments/{sid}/rules/{rid}")]
+async fn put_rule(
+    s: Data<AppState>,
+    c: Caller,
+    p: Path<(String, String)>,
+    body: Body<Rule>,
+) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_rule(&s, &c.0, &p.0, &p.1, body.0).await?))
+}
+
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/segments/{sid}/rules/{rid}")]
+async fn get_rule(s: Data<AppState>, c: Caller, p: Path<(String, String)>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_rule(&s, &c.0, &p.0, &p.1).await?))
+}
+
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), PageQuery), responses((status = 200, body = Page<WithId<Rule>>)), security(("bearer" = [])))]
+#[get("/segments/{sid}/rules")]
+async fn list_rules(
+    s: Data<AppState>,
+    c: Caller,
+    sid: Path<String>,
+    q: Query<PageQuery>,
+) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::list_rules(&s, &c.0, &sid, &q.0).await?))
+}
+
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/segments/{sid}/rules/{rid}")]
+async fn delete_rule(s: Data<AppState>, c: Caller, p: Path<(String, String)>) -> Result<HttpResponse, Error> {
+    op::delete_rule(&s, &c.0, &p.0, &p.1).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- settings ----
+
+#[utoipa::path(tag = "settings", responses((status = 200, body = Settings)), security(("bearer" = [])))]
+#[get("/settings")]
+async fn get_settings(s: Data<AppState>, c: Caller) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_settings(&s, &c.0).await?))
+}
+
+#[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[put("/settings")]
+async fn put_settings(s: Data<AppState>, c: Caller, body: Body<Settings>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::put_settings(&s, &c.0, body.0).await?))
+}
+
+// ---- record-type schemas ----
+
+#[utoipa::path(tag = "record-types", request_body = RecordTypeSchema, params(("record_type" = String, Path)),
+    responses((status = 201, body = WithId<RecordTypeSchema>), (status = 200, body = WithId<RecordTypeSchema>), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/record-types/{record_type}")]
+async fn put_record_type(
+    s: Data<AppState>,
+    c: Caller,
+    rt: Path<String>,
+    body: Body<RecordTypeSchema>,
+) -> Result<HttpResponse, Error> {
+    Ok(saved(op::put_record_type(&s, &c.0, &rt, body.0).await?))
+}
+
+#[utoipa::path(tag = "record-types", params(("record_type" = String, Path)), responses((status = 200, body = WithId<RecordTypeSchema>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/record-types/{record_type}")]
+async fn get_record_type(s: Data<AppState>, c: Caller, rt: Path<String>) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::Ok().json(op::get_record_type(&s, &c.0, &rt).await?))
+}
+
+#[utoipa::path(tag = "record-types", params(("record_type" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/record-types/{record_type}")]
+async fn delete_record_type(s: Data<AppState>, c: Caller, rt: Path<String>) -> Result<HttpResponse, Error> {
+    op::delete_record_type(&s, &c.0, &rt).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,92 @@
+//! `/healthz`, `/metrics`, `/api/v1/me` and `/api/v1/tokens`.
+
+use actix_web::web::{Data, Path};
+use actix_web::{HttpResponse, delete, get, post};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::app::AppState;
+use crate::auth::{NewToken, Principal, Role, TokenInfo};
+use crate::error::Error;
+use crate::http::error::ErrorBody;
+use crate::http::extract::{Body, Caller};
+use crate::ops;
+
+pub fn configure_root(cfg: &mut ServiceConfig) {
+    cfg.service(healthz).service(metrics);
+}
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(me)
+        .service(create_token)
+        .service(list_tokens)
+        .service(delete_token);
+}
+
+/// 200 while the store answers reads.
+#[utoipa::path(tag = "system", responses((status = 200, description = "the store is open"), (status = 503, body = ErrorBody)))]
+#[get("/healthz")]
+async fn healthz(s: Data<AppState>) -> HttpResponse {
+    match s.store.read() {
+        Ok(_) => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"error": {"code": "internal", "message": "the store is not readable"}}))
+        }
+    }
+}
+
+/// Prometheus text.
+#[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
+#[get("/metrics")]
+async fn metrics(s: Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(s.metrics.render(s.store.writer_stats()))
+}
+
+/// The calling token.
+#[utoipa::path(tag = "tokens", responses((status = 200, body = Principal), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/me")]
+async fn me(c: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(c.0)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Creates a token; the secret is shown only in this answer.
+#[utoipa::path(tag = "tokens", request_body = CreateToken, responses((status = 201, body = NewToken), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[post("/tokens")]
+async fn create_token(s: Data<AppState>, c: Caller, body: Body<CreateToken>) -> Result<HttpResponse, Error> {
+    let t = ops::config::create_token(&s, &c.0, body.0.name, body.0.role).await?;
+    Ok(HttpResponse::Created().json(t))
+}
+
+/// Lists tokens, never their secrets.
+#[utoipa::path(tag = "tokens", responses((status = 200, body = inline(TokenList)), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/tokens")]
+async fn list_tokens(s: Data<AppState>, c: Caller) -> Result<HttpResponse, Error> {
+    let items = ops::config::list_tokens(&s, &c.0)?;
+    Ok(HttpResponse::Ok().json(TokenList { items, next: None }))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+struct TokenList {
+    items: Vec<TokenInfo>,
+    next: Option<String>,
+}
+
+/// Revokes a token.
+#[utoipa::path(tag = "tokens", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[delete("/tokens/{id}")]
+async fn delete_token(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+    ops::config::delete_token(&s, &c.0, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

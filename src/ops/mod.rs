@@ -1,0 +1,32 @@
+//! One function per API operation, role check inside. The HTTP handlers (and a future
+//! web console) call these; they know nothing of HTTP.
+
+pub mod config;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::Error;
+
+/// `?limit=&after=` of every list.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// 1 to 1000, default 100.
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+}
+
+impl PageQuery {
+    pub const DEFAULT_LIMIT: usize = 100;
+    pub const MAX_LIMIT: usize = 1000;
+
+    pub fn limit(&self) -> Result<usize, Error> {
+        match self.limit {
+            None => Ok(Self::DEFAULT_LIMIT),
+            Some(l) if (1..=Self::MAX_LIMIT as u32).contains(&l) => Ok(l as usize),
+            Some(_) => Err(Error::validation("limit", "limit is 1 to 1000")),
+        }
+    }
+}

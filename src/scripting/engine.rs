@@ -1,0 +1,279 @@
+//! The sandboxed engine and compiled scripts.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
+
+use super::error::{ScriptError, ScriptErrorKind};
+
+/// Limits every evaluation runs under.
+pub const MAX_OPERATIONS: u64 = 1_000_000;
+pub const MAX_CALL_LEVELS: usize = 32;
+pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_FN_EXPR_DEPTH: usize = 32;
+pub const MAX_STRING_SIZE: usize = 64 * 1024;
+pub const MAX_ARRAY_SIZE: usize = 10_000;
+pub const MAX_MAP_SIZE: usize = 10_000;
+pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
+pub const WALL_TIME: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// `on_progress` is engine-wide, so each thread keeps its own evaluation deadline.
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// What a script is for: decides the variables in scope and what it must answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScriptPurpose {
+    /// Segment or rule condition over `record`; answers a bool.
+    RecordCondition,
+    /// Target condition over `record` and `seller`; answers a bool.
+    SellerCondition,
+    /// Target condition over `record` and `team`; answers a bool.
+    TeamCondition,
+    /// Target condition over `record` and `queue`; answers a bool.
+    QueueCondition,
+    /// Defines `fn distribute(record, candidates)` answering a candidate id or `()`.
+    Distribution,
+}
+
+impl ScriptPurpose {
+    pub fn variables(self) -> &'static [&'static str] {
+        match self {
+            ScriptPurpose::RecordCondition => &["record"],
+            ScriptPurpose::SellerCondition => &["record", "seller"],
+            ScriptPurpose::TeamCondition => &["record", "team"],
+            ScriptPurpose::QueueCondition => &["record", "queue"],
+            ScriptPurpose::Distribution => &[],
+        }
+    }
+}
+
+/// A compiled script; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Script {
+    pub purpose: ScriptPurpose,
+    pub source: Arc<str>,
+    pub ast: Arc<AST>,
+}
+
+pub struct Scripting {
+    engine: Engine,
+}
+
+impl Default for Scripting {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scripting {
+    pub fn new() -> Scripting {
+        let mut engine = Engine::new();
+        engine.disable_symbol("eval");
+        engine.disable_symbol("import");
+        engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+        engine.set_max_modules(0);
+        engine.set_max_operations(MAX_OPERATIONS);
+        engine.set_max_call_levels(MAX_CALL_LEVELS);
+        engine.set_max_expr_depths(MAX_EXPR_DEPTH, MAX_FN_EXPR_DEPTH);
+        engine.set_max_string_size(MAX_STRING_SIZE);
+        engine.set_max_array_size(MAX_ARRAY_SIZE);
+        engine.set_max_map_size(MAX_MAP_SIZE);
+        engine.set_strict_variables(true);
+        engine.on_print(|_| {});
+        engine.on_debug(|_, _, _| {});
+        engine.on_progress(|ops| {
+            if ops % 256 != 0 {
+                return None;
+            }
+            let late = DEADLINE.with(|d| d.get().is_some_and(|at| Instant::now() > at));
+            late.then(|| Dynamic::from("wall-time limit"))
+        });
+        Scripting { engine }
+    }
+
+    /// Compiles `source` for `purpose`. Empty or blank sources answer `None` (always true).
+    pub fn compile(&self, purpose: ScriptPurpose, source: &str) -> Result<Option<Script>, ScriptError> {
+        if source.trim().is_empty() {
+            return Ok(None);
+        }
+        if source.len() > MAX_SCRIPT_BYTES {
+            return Err(ScriptError::new(
+                ScriptErrorKind::Limit,
+                format!("a script is at most {MAX_SCRIPT_BYTES} bytes"),
+            ));
+        }
+        let mut scope = Scope::new();
+        for var in purpose.variables() {
+            scope.push_dynamic(*var, Dynamic::UNIT);
+        }
+        let ast = self.engine.compile_with_scope(&scope, source).map_err(|e| {
+            let kind = match e.err_type() {
+                ParseErrorType::Reserved(_) => ScriptErrorKind::Forbidden,
+                _ => ScriptErrorKind::Syntax,
+            };
+            let message = match e.err_type() {
+                ParseErrorType::Reserved(s) if s == "eval" || s == "import" => {
+                    format!("'{s}' is not allowed in allot scripts")
+                }
+                other => other.to_string(),
+            };
+            ScriptError::new(kind, message).at(e.position())
+        })?;
+        if purpose == ScriptPurpose::Distribution
+            && !ast
+                .iter_functions()
+                .any(|f| f.name == "distribute" && f.params.len() == 2)
+        {
+            return Err(ScriptError::new(
+                ScriptErrorKind::Syntax,
+                "a distribution script defines fn distribute(record, candidates)",
+            ));
+        }
+        Ok(Some(Script {
+            purpose,
+            source: source.into(),
+            ast: Arc::new(ast),
+        }))
+    }
+
+    /// Checks that a script reads only attributes `schema` declares.
+    pub fn check_schema(
+        &self,
+        script: &Script,
+        schema: &crate::domain::config::RecordTypeSchema,
+    ) -> Result<(), ScriptError> {
+        super::analysis::check_schema(script, schema)
+    }
+
+    /// Evaluates a condition with `vars` in scope (in the order of `purpose.variables()`).
+    pub fn eval_condition(&self, script: &Script, vars: &[(&'static str, Dynamic)]) -> Result<bool, ScriptError> {
+        let mut scope = Scope::new();
+        for (name, value) in vars {
+            scope.push_constant_dynamic(*name, value.clone());
+        }
+        let value = with_deadline(|| self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast))?;
+        match value.as_bool() {
+            Ok(b) => Ok(b),
+            Err(type_name) => Err(ScriptError::new(
+                ScriptErrorKind::Runtime,
+                format!("a condition must answer true or false, this one answered a {type_name}"),
+            )),
+        }
+    }
+
+    /// Calls `distribute(record, candidates)`; answers the chosen id or `None` for `()`.
+    pub fn call_distribution(
+        &self,
+        script: &Script,
+        record: Map,
+        candidates: rhai::Array,
+    ) -> Result<Option<String>, ScriptError> {
+        let mut scope = Scope::new();
+        let value = with_deadline(|| {
+            self.engine
+                .call_fn::<Dynamic>(&mut scope, &script.ast, "distribute", (record, candidates))
+        })?;
+        if value.is_unit() {
+            return Ok(None);
+        }
+        match value.into_string() {
+            Ok(s) => Ok(Some(s)),
+            Err(type_name) => Err(ScriptError::new(
+                ScriptErrorKind::Runtime,
+                format!("distribute must answer a candidate id (a string) or (), not a {type_name}"),
+            )),
+        }
+    }
+}
+
+fn with_deadline<T>(f: impl FnOnce() -> Result<T, Box<EvalAltResult>>) -> Result<T, ScriptError> {
+    DEADLINE.with(|d| d.set(Some(Instant::now() + WALL_TIME)));
+    let result = f();
+    DEADLINE.with(|d| d.set(None));
+    result.map_err(|e| runtime_error(&e))
+}
+
+fn runtime_error(e: &EvalAltResult) -> ScriptError {
+    let kind = match e {
+        EvalAltResult::ErrorTooManyOperations(_)
+        | EvalAltResult::ErrorStackOverflow(_)
+        | EvalAltResult::ErrorDataTooLarge(..)
+        | EvalAltResult::ErrorTerminated(..)
+        | EvalAltResult::ErrorTooManyModules(_) => ScriptErrorKind::Limit,
+        _ => ScriptErrorKind::Runtime,
+    };
+    let message = match e {
+        EvalAltResult::ErrorTerminated(..) => {
+            format!(
+                "the script ran longer than {} ms and was stopped",
+                WALL_TIME.as_millis()
+            )
+        }
+        EvalAltResult::ErrorTooManyOperations(_) => {
+            format!("the script ran more than {MAX_OPERATIONS} operations and was stopped")
+        }
+        other => {
+            // The message without rhai's own " (line x, position y)" suffix.
+            let mut m = other.to_string();
+            if let Some(i) = m.rfind(" (line ") {
+                m.truncate(i);
+            }
+            m
+        }
+    };
+    ScriptError::new(kind, message).at(e.position())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eval_and_import_are_refused_with_position() {
+        let s = Scripting::new();
+        let e = s
+            .compile(ScriptPurpose::RecordCondition, "let x = 1;\neval(\"1\")")
+            .unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Forbidden);
+        assert_eq!(e.line, Some(2));
+        let e = s
+            .compile(ScriptPurpose::RecordCondition, "import \"x\" as y; true")
+            .unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Forbidden);
+    }
+
+    #[test]
+    fn a_syntax_error_has_line_and_column() {
+        let s = Scripting::new();
+        let e = s
+            .compile(ScriptPurpose::RecordCondition, "record.country ==")
+            .unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Syntax);
+        assert_eq!(e.line, Some(1));
+        assert!(e.column.is_some());
+    }
+
+    #[test]
+    fn an_endless_loop_is_stopped() {
+        let s = Scripting::new();
+        let script = s.compile(ScriptPurpose::RecordCondition, "loop { }").unwrap().unwrap();
+        let e = s
+            .eval_condition(&script, &[("record", Dynamic::from_map(Map::new()))])
+            .unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Limit);
+    }
+
+    #[test]
+    fn a_condition_must_answer_a_bool() {
+        let s = Scripting::new();
+        let script = s.compile(ScriptPurpose::RecordCondition, "42").unwrap().unwrap();
+        let e = s
+            .eval_condition(&script, &[("record", Dynamic::from_map(Map::new()))])
+            .unwrap_err();
+        assert_eq!(e.kind, ScriptErrorKind::Runtime);
+    }
+}

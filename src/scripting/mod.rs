@@ -1,0 +1,15 @@
+//! The sandboxed rhai engine, the errors scripts produce, and the values scripts see.
+//!
+//! One [`Scripting`] engine serves every script: no `eval`, no `import` (both refused at
+//! compile time), no module resolution at run time, bounded operations, call depth,
+//! expression depth, string/array/map sizes and wall time. Scripts compile once when saved
+//! and the AST is cached in [`Script`]; scripts never touch the store.
+
+pub mod analysis;
+mod engine;
+mod error;
+mod view;
+
+pub use engine::{Script, ScriptPurpose, Scripting};
+pub use error::{ScriptError, ScriptErrorKind};
+pub use view::{record_map, seller_map};

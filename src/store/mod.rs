@@ -1,0 +1,230 @@
+//! Persistence: the only module that names redb.
+//!
+//! One redb file per data directory. Reads open their own read transactions; every
+//! write goes through [`writer`], one thread that groups concurrent write jobs into a
+//! single durable transaction (group commit). A job's result is handed back only after
+//! its transaction committed with `Durability::Immediate`, so a 2xx built on it survives
+//! kill -9.
+
+pub mod keys;
+pub mod tables;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use writer::WriterStats;
+
+/// Upper bounds of the group-commit batch-size histogram.
+pub fn writer_batch_buckets() -> &'static [u64] {
+    &writer::BATCH_BUCKETS
+}
+
+/// Bumped whenever the layout of a table or value changes incompatibly.
+pub const SCHEMA_VERSION: u64 = 1;
+const DB_FILE: &str = "allot.redb";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the data file {0} is already open in another allot process")]
+    AlreadyOpen(PathBuf),
+    #[error("the data file has schema version {found}, this allot needs {expected}")]
+    SchemaMismatch { found: u64, expected: u64 },
+    #[error("storage: {0}")]
+    Redb(#[from] redb::Error),
+    #[error("stored value under {key} is unreadable: {source}")]
+    Corrupt { key: String, source: serde_json::Error },
+    #[error("the store writer has stopped")]
+    WriterGone,
+    #[error("the transaction could not be committed: {0}")]
+    WriterFailed(String),
+    #[error("creating the data directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self { StoreError::Redb(e.into()) }
+        }
+    )*};
+}
+from_redb!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// Handle to the open store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<redb::Database>,
+    writer: writer::WriterHandle,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) `dir/allot.redb`, creates every table, writes the schema
+    /// version on creation and refuses a file of another version.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join(DB_FILE);
+        let db = redb::Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.clone()),
+            other => StoreError::Redb(other.into()),
+        })?;
+        let txn = db.begin_write()?;
+        {
+            let mut meta = txn.open_table(tables::META)?;
+            let found = meta.get("schema_version")?.map(|v| v.value());
+            match found {
+                Some(v) if v != SCHEMA_VERSION => {
+                    return Err(StoreError::SchemaMismatch {
+                        found: v,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("schema_version", SCHEMA_VERSION)?;
+                }
+            }
+        }
+        create_tables(&txn)?;
+        txn.commit()?;
+        let db = Arc::new(db);
+        let writer = writer::spawn(db.clone());
+        Ok(Store { db, writer, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn read(&self) -> Result<ReadTransaction, StoreError> {
+        Ok(self.db.begin_read()?)
+    }
+
+    /// Runs `job` inside the next group-commit transaction and answers its result once
+    /// that transaction is durable. A job that returns `Err` has its writes rolled back
+    /// (the group is redone without it); it must not have side effects outside the
+    /// transaction, since it may run twice.
+    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+    {
+        self.writer.submit(job).await
+    }
+
+    pub fn writer_stats(&self) -> &WriterStats {
+        self.writer.stats()
+    }
+
+    /// Waits (up to `timeout`) until this is the last handle on the database, so that the
+    /// file lock is released when it is dropped: HTTP workers drop theirs asynchronously.
+    pub fn wait_released(&self, timeout: std::time::Duration) {
+        let until = std::time::Instant::now() + timeout;
+        while Arc::strong_count(&self.db) > 1 && std::time::Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// Stops the writer after the jobs already queued; used at shutdown.
+    pub fn close(&self) {
+        self.writer.close();
+    }
+}
+
+fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
+    use tables::*;
+    for def in [
+        TOKENS,
+        SELLERS,
+        TEAMS,
+        QUEUES,
+        SEQUENCES,
+        SEGMENTS,
+        RULES,
+        RECORD_TYPES,
+        SETTINGS,
+        SCHEDULES,
+        SELLER_COUNTERS,
+        RECORDS,
+        RUNS,
+    ] {
+        txn.open_table(def)?;
+    }
+    txn.open_table(RECORD_VIEWS)?;
+    txn.open_table(VIEW_COUNTS)?;
+    txn.open_table(RUNS_BY_SEGMENT)?;
+    txn.open_table(HISTORY)?;
+    txn.open_table(HISTORY_INDEX)?;
+    Ok(())
+}
+
+/// Serialises `value` as JSON into `table[key]`.
+pub fn put_json<T: Serialize>(
+    txn: &WriteTransaction,
+    def: redb::TableDefinition<&str, &[u8]>,
+    key: &str,
+    value: &T,
+) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
+        key: key.to_string(),
+        source,
+    })?;
+    txn.open_table(def)?.insert(key, bytes.as_slice())?;
+    Ok(())
+}
+
+/// Reads and decodes `table[key]` from any readable table.
+pub fn get_json<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key)? {
+        None => Ok(None),
+        Some(v) => decode(key, v.value()).map(Some),
+    }
+}
+
+pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: key.to_string(),
+        source,
+    })
+}
+
+/// Every row of a `&str -> JSON` table, in key order.
+pub fn load_all<T: DeserializeOwned>(
+    txn: &ReadTransaction,
+    def: redb::TableDefinition<&str, &[u8]>,
+) -> Result<Vec<(String, T)>, StoreError> {
+    let table = txn.open_table(def)?;
+    let mut out = Vec::new();
+    for row in table.iter()? {
+        let (k, v) = row?;
+        let key = k.value().to_string();
+        let value = decode(&key, v.value())?;
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// Allocates `n` consecutive sequence numbers (arrival order for ties) and answers the first.
+pub fn allocate_seq(txn: &WriteTransaction, n: u64) -> Result<u64, StoreError> {
+    let mut meta = txn.open_table(tables::META)?;
+    let first = meta.get("next_seq")?.map(|v| v.value()).unwrap_or(1);
+    meta.insert("next_seq", first + n)?;
+    Ok(first)
+}

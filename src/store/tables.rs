@@ -1,0 +1,42 @@
+//! Every redb table allot uses, as typed constants. Values are JSON bytes unless noted;
+//! composite keys are built by [`super::keys`] so that byte order is the list order.
+
+use redb::TableDefinition;
+
+/// `schema_version`, `next_seq` and other single values.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+pub const SELLERS: TableDefinition<&str, &[u8]> = TableDefinition::new("sellers");
+pub const TEAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("teams");
+pub const QUEUES: TableDefinition<&str, &[u8]> = TableDefinition::new("queues");
+pub const SEQUENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sequences");
+pub const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments");
+/// Key: `segment_id \0 rule_id`.
+pub const RULES: TableDefinition<&str, &[u8]> = TableDefinition::new("rules");
+pub const RECORD_TYPES: TableDefinition<&str, &[u8]> = TableDefinition::new("record_types");
+/// One row, key `settings`.
+pub const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
+/// Key: segment id.
+pub const SCHEDULES: TableDefinition<&str, &[u8]> = TableDefinition::new("schedules");
+
+/// Per seller: open-record count and round-robin position (kept apart from the
+/// seller's configuration so that a `PUT` never clobbers counters).
+pub const SELLER_COUNTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("seller_counters");
+
+/// Key: record id. Value: the stored record with its status view.
+pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// Monitor-view index: key from [`super::keys::view_key`], value record id.
+pub const RECORD_VIEWS: TableDefinition<&[u8], &str> = TableDefinition::new("record_views");
+/// Monitor-view counts: key from [`super::keys::count_key`].
+pub const VIEW_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("view_counts");
+
+/// Key: run id (zero-padded sequence). Value: run JSON.
+pub const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
+/// Key: `segment_id \0 seq(be)`; value run id.
+pub const RUNS_BY_SEGMENT: TableDefinition<&[u8], &str> = TableDefinition::new("runs_by_segment");
+
+/// Key: history sequence number. Value: history entry JSON.
+pub const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
+/// Key: `scope \0 seq(be)` with scopes `r:<record>`, `s:<seller>`, `t:<type>`; value ().
+pub const HISTORY_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("history_index");

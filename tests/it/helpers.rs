@@ -1,0 +1,233 @@
+//! `TestApp`: a real server on port 0 over a temporary data directory, and a small
+//! HTTP client with one method per verb.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use allot::domain::clock::ManualClock;
+use allot::{Application, ServeConfig};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub const ADMIN: &str = "test-admin-token";
+
+/// A server running in its own thread (with its own actix system).
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    data: Option<tempfile::TempDir>,
+    data_path: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<JoinHandle<()>>,
+    agent: ureq::Agent,
+}
+
+/// An answer: status and parsed JSON body (Null when empty or not JSON).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// The error code of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+pub fn start_error(dir: &Path) -> String {
+    let (tx, rx) = mpsc::channel();
+    let config = config_for(dir, Arc::new(ManualClock::new(Utc::now())));
+    std::thread::spawn(move || {
+        let system = actix::System::new();
+        let r = system.block_on(async move { Application::build(config).await.map(|_| ()) });
+        let _ = tx.send(r.err().map(|e| e.to_string()).unwrap_or_default());
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("start attempt finished")
+}
+
+fn config_for(dir: &Path, clock: Arc<ManualClock>) -> ServeConfig {
+    let mut config = ServeConfig::new(dir, "127.0.0.1:0");
+    config.admin_token = Some(ADMIN.to_string());
+    config.clock = clock;
+    config.workers = 2;
+    config
+}
+
+impl TestApp {
+    /// A server on a fresh temporary data directory, its clock standing at now.
+    pub fn spawn() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let mut app = TestApp::spawn_at(&path, Utc::now());
+        app.data = Some(dir);
+        app
+    }
+
+    /// A server on `dir` (kept after stop), its clock standing at `now`.
+    pub fn spawn_at(dir: &Path, now: DateTime<Utc>) -> TestApp {
+        let clock = Arc::new(ManualClock::new(now));
+        let config = config_for(dir, clock.clone());
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                match Application::build(config).await {
+                    Ok(app) => {
+                        let _ = tx.send(Ok((app.addr(), app.handle())));
+                        let _ = app.run_until_stopped().await;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e.to_string()));
+                    }
+                }
+            });
+        });
+        let (addr, handle) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("server started in time")
+            .expect("server started");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build()
+            .into();
+        TestApp {
+            base: format!("http://{addr}"),
+            clock,
+            data: None,
+            data_path: dir.to_path_buf(),
+            handle,
+            thread: Some(thread),
+            agent,
+        }
+    }
+
+    pub fn data_path(&self) -> &Path {
+        &self.data_path
+    }
+
+    /// Stops the server gracefully and waits until the data file is released; answers the
+    /// temporary directory (if this app owns one) so that a restart can reuse it.
+    pub fn stop(mut self) -> Option<tempfile::TempDir> {
+        self.shutdown();
+        self.data.take()
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            futures_executor(self.handle.stop(true));
+            let _ = thread.join();
+        }
+    }
+
+    /// Restarts on the same data directory (stop, then start again).
+    pub fn restart(mut self) -> TestApp {
+        self.shutdown();
+        let data = self.data.take();
+        let mut app = TestApp::spawn_at(&self.data_path, self.clock.now_utc());
+        app.data = data;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+        let url = self.url(path);
+        let req = ureq::http::Request::builder().method(method).uri(&url);
+        let req = match token {
+            Some(t) => req.header("Authorization", format!("Bearer {t}")),
+            None => req,
+        };
+        let result = match body {
+            Some(b) => self.agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .expect("request"),
+            ),
+            None => self.agent.run(req.body(()).expect("request")),
+        };
+        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text }
+    }
+
+    /// Sends a raw body (for malformed JSON and size limits).
+    pub fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> Resp {
+        let req = ureq::http::Request::builder().method(method).uri(self.url(path));
+        let req = match token {
+            Some(t) => req.header("Authorization", format!("Bearer {t}")),
+            None => req,
+        };
+        let req = req
+            .header("Content-Type", "application/json")
+            .body(body)
+            .expect("request");
+        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, Some(ADMIN), None)
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> Resp {
+        self.request("PUT", path, Some(ADMIN), Some(&body))
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Resp {
+        self.request("POST", path, Some(ADMIN), Some(&body))
+    }
+
+    pub fn delete(&self, path: &str) -> Resp {
+        self.request("DELETE", path, Some(ADMIN), None)
+    }
+
+    /// Creates a token of `role` and answers its secret.
+    pub fn token(&self, role: &str) -> String {
+        let r = self.post(
+            "/api/v1/tokens",
+            serde_json::json!({"name": format!("{role} token"), "role": role}),
+        );
+        assert_eq!(r.status, 201, "creating a {role} token: {}", r.text);
+        r.body["token"].as_str().expect("token secret").to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+trait NowUtc {
+    fn now_utc(&self) -> DateTime<Utc>;
+}
+
+impl NowUtc for ManualClock {
+    fn now_utc(&self) -> DateTime<Utc> {
+        allot::domain::clock::Clock::now(self)
+    }
+}
+
+/// Drives a future to completion on this (non-async) thread.
+fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(f)
+}
