@@ -9,7 +9,7 @@ use actix_web::dev::{Server, ServerHandle};
 
 use crate::actors::history::HistoryActor;
 use crate::actors::scheduler::SchedulerActor;
-use crate::actors::segment::SegmentActor;
+use crate::actors::segment::{SegmentActor, SubscribeCatalog};
 use crate::actors::seller_capacity::SellerCapacityActor;
 use crate::auth::Auth;
 use crate::domain::clock::{Clock, SystemClock};
@@ -82,8 +82,9 @@ impl Application {
         let (auth, first) = Auth::load(store.clone(), config.admin_token.clone()).await?;
         let scripting = Arc::new(Scripting::new());
 
-        let segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
-        let seller_actor = SellerCapacityActor::load(store.clone())?;
+        let mut segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
+        let catalog = Arc::new(segment_actor.catalog());
+        let seller_actor = SellerCapacityActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
         let scheduler_actor = SchedulerActor::load(store.clone())?;
         let history_actor = HistoryActor::load(store.clone())?;
         // Scripts run in the segment and seller actors: give each its own thread so that
@@ -93,6 +94,7 @@ impl Application {
         let sellers = SellerCapacityActor::start_in_arbiter(&arbiters[1].handle(), |_| seller_actor);
         let scheduler = SchedulerActor::start_in_arbiter(&arbiters[2].handle(), |_| scheduler_actor);
         let history = HistoryActor::start_in_arbiter(&arbiters[2].handle(), |_| history_actor);
+        segments.do_send(SubscribeCatalog(sellers.clone().recipient()));
 
         let state = actix_web::web::Data::new(AppState {
             store: store.clone(),

@@ -23,6 +23,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ops;
+pub mod pipeline;
 pub mod scripting;
 pub mod store;
 

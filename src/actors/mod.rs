@@ -9,6 +9,7 @@
 //! - [`history::HistoryActor`]: run history and assignment history.
 
 pub mod history;
+pub mod records;
 pub mod scheduler;
 pub mod segment;
 pub mod seller_capacity;

@@ -12,6 +12,7 @@ use super::table::{ConfigTable, HoldsTable, Item, Page, config_handlers};
 use crate::domain::config::{RecordTypeSchema, Rule, Segment, Sequence, TargetKind, TargetMatch};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
+use crate::pipeline::catalog::{CatalogChanged, CatalogRule, CatalogSegment, SegmentCatalog};
 use crate::scripting::{Script, ScriptPurpose, Scripting};
 use crate::store::{self, Store, StoreError, keys, tables};
 
@@ -65,6 +66,9 @@ pub struct SegmentActor {
     rules: BTreeMap<Id, BTreeMap<Id, Rule>>,
     segment_scripts: HashMap<Id, Option<Script>>,
     rule_scripts: HashMap<(Id, Id), CompiledRule>,
+    /// Record processing, told of every change.
+    subscriber: Option<Recipient<CatalogChanged>>,
+    generation: u64,
 }
 
 impl SegmentActor {
@@ -93,6 +97,8 @@ impl SegmentActor {
             rules,
             segment_scripts: HashMap::new(),
             rule_scripts: HashMap::new(),
+            subscriber: None,
+            generation: 0,
         };
         // Saved scripts compiled when saved; compiling again cannot fail unless the
         // engine changed, and then the record gets `segment_error` / `server_error`.
@@ -113,6 +119,76 @@ impl SegmentActor {
             }
         }
         Ok(actor)
+    }
+
+    /// A snapshot of everything record processing needs.
+    pub fn catalog(&mut self) -> SegmentCatalog {
+        self.generation += 1;
+        let mut catalog = SegmentCatalog {
+            generation: self.generation,
+            ..Default::default()
+        };
+        for (id, seg) in self.segments.iter() {
+            let mut rules: Vec<CatalogRule> = self
+                .rules
+                .get(id)
+                .into_iter()
+                .flat_map(|rs| rs.iter())
+                .map(|(rid, rule)| {
+                    let compiled = self
+                        .rule_scripts
+                        .get(&(id.clone(), rid.clone()))
+                        .cloned()
+                        .unwrap_or_default();
+                    CatalogRule {
+                        id: rid.clone(),
+                        rule: rule.clone(),
+                        condition: compiled.condition,
+                        target_condition: compiled.target_condition,
+                        distribution: compiled.distribution,
+                    }
+                })
+                .collect();
+            rules.sort_by(|a, b| a.rule.priority.cmp(&b.rule.priority).then_with(|| a.id.cmp(&b.id)));
+            let entry = Arc::new(CatalogSegment {
+                id: id.clone(),
+                segment: seg.clone(),
+                condition: self.segment_scripts.get(id).cloned().flatten(),
+                rules,
+            });
+            catalog
+                .by_type
+                .entry(seg.record_type.clone())
+                .or_default()
+                .push(entry.clone());
+            catalog.segments.insert(id.clone(), entry);
+        }
+        for list in catalog.by_type.values_mut() {
+            list.sort_by(|a, b| {
+                a.segment
+                    .priority
+                    .cmp(&b.segment.priority)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+        }
+        catalog.sequences = self.sequences.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        catalog.schemas = self
+            .schemas
+            .iter()
+            .filter_map(|(k, v)| RecordType::parse("t", k.as_str()).ok().map(|rt| (rt, v.clone())))
+            .collect();
+        catalog
+    }
+
+    /// Sends a fresh catalog to the subscriber. Called after every committed change,
+    /// before the change is answered, so a record sent after the answer sees it.
+    fn publish(&mut self) {
+        if self.subscriber.is_some() {
+            let catalog = Arc::new(self.catalog());
+            if let Some(sub) = &self.subscriber {
+                sub.do_send(CatalogChanged(catalog));
+            }
+        }
     }
 
     fn schema_for(&self, rt: &RecordType) -> Option<&RecordTypeSchema> {
@@ -209,6 +285,7 @@ impl HoldsTable<Segment> for SegmentActor {
             let compiled = self.compile_segment(&seg).unwrap_or(None);
             self.segment_scripts.insert(id.clone(), compiled);
         }
+        self.publish();
     }
     fn after_delete(&mut self, id: &Id) {
         self.segment_scripts.remove(id);
@@ -217,6 +294,7 @@ impl HoldsTable<Segment> for SegmentActor {
                 self.rule_scripts.remove(&(id.clone(), rid.clone()));
             }
         }
+        self.publish();
     }
 }
 
@@ -230,6 +308,12 @@ impl HoldsTable<Sequence> for SegmentActor {
     fn check(&mut self, _id: &Id, value: &Sequence) -> Result<(), Error> {
         value.validate()
     }
+    fn after_put(&mut self, _id: &Id) {
+        self.publish();
+    }
+    fn after_delete(&mut self, _id: &Id) {
+        self.publish();
+    }
 }
 
 impl HoldsTable<RecordTypeSchema> for SegmentActor {
@@ -242,6 +326,12 @@ impl HoldsTable<RecordTypeSchema> for SegmentActor {
     fn check(&mut self, id: &Id, value: &RecordTypeSchema) -> Result<(), Error> {
         RecordType::parse("record_type", id.as_str())?;
         value.validate()
+    }
+    fn after_put(&mut self, _id: &Id) {
+        self.publish();
+    }
+    fn after_delete(&mut self, _id: &Id) {
+        self.publish();
     }
 }
 
@@ -302,6 +392,7 @@ impl Handler<PutRule> for SegmentActor {
                     .entry(msg.segment_id)
                     .or_default()
                     .insert(msg.rule_id, msg.rule);
+                act.publish();
                 Ok(created)
             }),
         ))
@@ -391,6 +482,7 @@ impl Handler<DeleteRule> for SegmentActor {
                     rs.remove(&msg.rule_id);
                 }
                 act.rule_scripts.remove(&(msg.segment_id, msg.rule_id));
+                act.publish();
                 Ok(())
             }),
         ))
@@ -440,4 +532,17 @@ impl Handler<KnownRecordTypes> for SegmentActor {
 pub struct RuleRef {
     pub segment_id: Id,
     pub rule_id: Id,
+}
+
+/// Makes `0` the receiver of every new catalog, starting with the current one.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubscribeCatalog(pub Recipient<CatalogChanged>);
+
+impl Handler<SubscribeCatalog> for SegmentActor {
+    type Result = ();
+    fn handle(&mut self, msg: SubscribeCatalog, _: &mut Context<Self>) {
+        self.subscriber = Some(msg.0);
+        self.publish();
+    }
 }

@@ -7,10 +7,17 @@ use actix::prelude::*;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use super::table::{ConfigTable, HoldsTable, Item, config_handlers};
 use crate::domain::Id;
+use crate::domain::clock::Clock;
 use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::error::Error;
+use crate::pipeline::book::SellerBook;
+use crate::pipeline::catalog::{CatalogChanged, SegmentCatalog};
+use crate::pipeline::engine::Rng;
+use crate::scripting::Scripting;
 use crate::store::{self, Store, tables};
 
 impl Item for Seller {
@@ -36,41 +43,112 @@ pub struct SellerCounters {
 }
 
 pub struct SellerCapacityActor {
-    store: Store,
-    sellers: ConfigTable<Seller>,
-    teams: ConfigTable<Team>,
-    queues: ConfigTable<Queue>,
-    settings: Settings,
-    counters: HashMap<Id, SellerCounters>,
+    pub(super) store: Store,
+    pub(super) sellers: ConfigTable<Seller>,
+    pub(super) teams: ConfigTable<Team>,
+    pub(super) queues: ConfigTable<Queue>,
+    pub(super) settings: Settings,
+    /// Record processing's view of sellers, with the live counters.
+    pub(super) book: SellerBook,
+    /// Configuration changed since the book was built.
+    pub(super) book_stale: bool,
+    pub(super) catalog: Arc<SegmentCatalog>,
+    pub(super) scripting: Arc<Scripting>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) rng: Rng,
 }
 
 impl SellerCapacityActor {
-    pub fn load(store: Store) -> Result<SellerCapacityActor, Error> {
+    pub fn load(
+        store: Store,
+        catalog: Arc<SegmentCatalog>,
+        scripting: Arc<Scripting>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<SellerCapacityActor, Error> {
         let sellers = ConfigTable::load(&store)?;
         let teams = ConfigTable::load(&store)?;
         let queues = ConfigTable::load(&store)?;
         let txn = store.read()?;
         let settings = store::get_json::<Settings>(&txn.open_table(tables::SETTINGS)?, "settings")?.unwrap_or_default();
-        let mut counters = HashMap::new();
-        for (key, c) in store::load_all::<SellerCounters>(&txn, tables::SELLER_COUNTERS)? {
-            if let Ok(id) = Id::parse("id", &key) {
-                counters.insert(id, c);
-            }
-        }
         drop(txn);
-        Ok(SellerCapacityActor {
+        let book = load_book(&store)?;
+        let mut actor = SellerCapacityActor {
             store,
             sellers,
             teams,
             queues,
             settings,
-            counters,
-        })
+            book,
+            book_stale: true,
+            catalog,
+            scripting,
+            clock,
+            rng: Rng::seeded(),
+        };
+        actor.refresh_book();
+        Ok(actor)
     }
+
+    /// Rebuilds the configuration part of the book after an edit.
+    pub(super) fn refresh_book(&mut self) {
+        if self.book_stale {
+            self.book.set_config(
+                self.sellers.iter(),
+                self.teams.iter(),
+                self.queues.iter(),
+                &self.settings,
+            );
+            self.book_stale = false;
+        }
+    }
+
+    /// Reloads the counters from the store: after a failed commit, memory may be ahead.
+    pub(super) fn reload_counters(&mut self) -> Result<(), Error> {
+        self.book = load_book(&self.store)?;
+        self.book_stale = true;
+        self.refresh_book();
+        Ok(())
+    }
+}
+
+/// The counters part of the book, from the store.
+fn load_book(store: &Store) -> Result<SellerBook, Error> {
+    use redb::ReadableTable;
+    let txn = store.read()?;
+    let mut counters = HashMap::new();
+    for (key, c) in store::load_all::<SellerCounters>(&txn, tables::SELLER_COUNTERS)? {
+        if let Ok(id) = Id::parse("id", &key) {
+            counters.insert(id, c);
+        }
+    }
+    let next_seq = txn
+        .open_table(tables::META)?
+        .get("next_assignment_seq")?
+        .map(|v| v.value())
+        .unwrap_or(1);
+    let mut book = SellerBook::new(counters, next_seq);
+    for row in txn.open_table(tables::RULE_ROUND_ROBIN)?.iter()? {
+        let (k, v) = row.map_err(crate::store::StoreError::from)?;
+        let mut parts = k.value().splitn(3, '/');
+        let (Some(seg), Some(rule), Some(seller)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(seg), Ok(rule), Ok(seller)) = (Id::parse("id", seg), Id::parse("id", rule), Id::parse("id", seller))
+        else {
+            continue;
+        };
+        let slot = book.slot_for(&seller);
+        book.rule_rr.entry((seg, rule)).or_default().insert(slot, v.value());
+    }
+    Ok(book)
 }
 
 impl Actor for SellerCapacityActor {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        Self::resume_pending(ctx);
+    }
 }
 
 impl HoldsTable<Seller> for SellerCapacityActor {
@@ -82,6 +160,12 @@ impl HoldsTable<Seller> for SellerCapacityActor {
     }
     fn check(&mut self, _id: &Id, value: &Seller) -> Result<(), Error> {
         value.validate()
+    }
+    fn after_put(&mut self, _id: &Id) {
+        self.book_stale = true;
+    }
+    fn after_delete(&mut self, _id: &Id) {
+        self.book_stale = true;
     }
 }
 
@@ -116,6 +200,12 @@ impl HoldsTable<Queue> for SellerCapacityActor {
     fn check(&mut self, _id: &Id, value: &Queue) -> Result<(), Error> {
         value.validate()
     }
+    fn after_put(&mut self, _id: &Id) {
+        self.book_stale = true;
+    }
+    fn after_delete(&mut self, _id: &Id) {
+        self.book_stale = true;
+    }
 }
 
 config_handlers!(SellerCapacityActor, Seller, Team, Queue);
@@ -134,7 +224,12 @@ pub struct SellerView {
 
 impl SellerCapacityActor {
     fn view(&self, id: Id, seller: Seller) -> SellerView {
-        let c = self.counters.get(&id).cloned().unwrap_or_default();
+        let c = self
+            .book
+            .index
+            .get(&id)
+            .map(|slot| self.book.slots[*slot].counters.clone())
+            .unwrap_or_default();
         SellerView {
             available_capacity: seller.capacity.map(|cap| cap as i64 - c.open_records as i64),
             open_records: c.open_records,
@@ -238,8 +333,16 @@ impl Handler<PutSettings> for SellerCapacityActor {
             .into_actor(self)
             .map(|res, act, _| {
                 act.settings = res?;
+                act.book_stale = true;
                 Ok(())
             }),
         ))
+    }
+}
+
+impl Handler<CatalogChanged> for SellerCapacityActor {
+    type Result = ();
+    fn handle(&mut self, msg: CatalogChanged, _: &mut Context<Self>) {
+        self.catalog = msg.0;
     }
 }

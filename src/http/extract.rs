@@ -56,26 +56,32 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Body<T>, Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let declared = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
-        Box::pin(async move {
-            if declared.is_some_and(|n| n > BODY_LIMIT) {
+        let bytes = read_body(req, payload);
+        Box::pin(async move { parse_json(&bytes.await?).map(Body) })
+    }
+}
+
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = Result<Vec<u8>, Error>> + use<> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        if declared.is_some_and(|n| n > BODY_LIMIT) {
+            return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
+        }
+        let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(BODY_LIMIT));
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| Error::InvalidJson(format!("reading the body: {e}")))?;
+            if body.len() + chunk.len() > BODY_LIMIT {
                 return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
             }
-            let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(BODY_LIMIT));
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| Error::InvalidJson(format!("reading the body: {e}")))?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            parse_json(&body).map(Body)
-        })
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 }
 
@@ -127,5 +133,24 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
             Error::validation(field, message)
         });
         std::future::ready(parsed.map(Query))
+    }
+}
+
+/// Like [`Body`], but an empty body is `None` (for requests whose body is optional).
+pub struct OptionalBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for OptionalBody<T> {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<OptionalBody<T>, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = read_body(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalBody(None));
+            }
+            parse_json(&bytes).map(|v| OptionalBody(Some(v)))
+        })
     }
 }

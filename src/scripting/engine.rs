@@ -111,15 +111,20 @@ impl Scripting {
             scope.push_dynamic(*var, Dynamic::UNIT);
         }
         let ast = self.engine.compile_with_scope(&scope, source).map_err(|e| {
-            let kind = match e.err_type() {
-                ParseErrorType::Reserved(_) => ScriptErrorKind::Forbidden,
-                _ => ScriptErrorKind::Syntax,
-            };
-            let message = match e.err_type() {
-                ParseErrorType::Reserved(s) if s == "eval" || s == "import" => {
-                    format!("'{s}' is not allowed in allot scripts")
-                }
-                other => other.to_string(),
+            let text = e.err_type().to_string();
+            let forbidden = ["eval", "import"]
+                .into_iter()
+                .find(|sym| text.contains(&format!("'{sym}'")) || text.contains(&format!("\"{sym}\"")));
+            let (kind, message) = match (forbidden, e.err_type()) {
+                (Some(sym), _) => (
+                    ScriptErrorKind::Forbidden,
+                    format!("'{sym}' is not allowed in allot scripts"),
+                ),
+                (None, ParseErrorType::Reserved(s)) => (
+                    ScriptErrorKind::Forbidden,
+                    format!("'{s}' is reserved and cannot be used"),
+                ),
+                (None, _) => (ScriptErrorKind::Syntax, text),
             };
             ScriptError::new(kind, message).at(e.position())
         })?;

@@ -8,7 +8,7 @@
 pub mod analysis;
 mod engine;
 mod error;
-mod view;
+pub mod view;
 
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};

@@ -6,7 +6,9 @@
 //! its transaction committed with `Durability::Immediate`, so a 2xx built on it survives
 //! kill -9.
 
+pub mod history;
 pub mod keys;
+pub mod records;
 pub mod tables;
 mod writer;
 
@@ -169,6 +171,7 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(RUNS_BY_SEGMENT)?;
     txn.open_table(HISTORY)?;
     txn.open_table(HISTORY_INDEX)?;
+    txn.open_table(RULE_ROUND_ROBIN)?;
     Ok(())
 }
 

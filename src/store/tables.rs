@@ -40,3 +40,7 @@ pub const RUNS_BY_SEGMENT: TableDefinition<&[u8], &str> = TableDefinition::new("
 pub const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Key: `scope \0 seq(be)` with scopes `r:<record>`, `s:<seller>`, `t:<type>`; value ().
 pub const HISTORY_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("history_index");
+
+/// Per-rule round-robin order (`round_robin_scope: rule`): key `segment/rule/seller`,
+/// value the assignment sequence number of the seller's last assignment by that rule.
+pub const RULE_ROUND_ROBIN: TableDefinition<&str, u64> = TableDefinition::new("rule_round_robin");

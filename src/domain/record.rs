@@ -1,0 +1,257 @@
+//! Records and their status: what is stored, what the monitor views show, and the
+//! status reason codes of the contract.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::config::Attributes;
+use super::ids::{Id, RecordType};
+
+/// A record as a client sends it (`POST /records`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RecordInput {
+    pub id: Id,
+    pub record_type: RecordType,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub topic: String,
+    /// Defaults to the time the record arrives.
+    #[serde(default)]
+    pub created_on: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    ToBeProcessed,
+    Processed,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    Seller,
+    Team,
+    Queue,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
+pub struct Owner {
+    #[serde(rename = "type")]
+    pub kind: OwnerKind,
+    pub id: Id,
+}
+
+impl Owner {
+    pub fn seller(id: Id) -> Owner {
+        Owner {
+            kind: OwnerKind::Seller,
+            id,
+        }
+    }
+
+    /// The seller whose open-record count this owner holds, if a seller.
+    pub fn seller_id(&self) -> Option<&Id> {
+        (self.kind == OwnerKind::Seller).then_some(&self.id)
+    }
+}
+
+/// Assignment outcome.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusReason {
+    InProgress,
+    Assigned,
+    AssignedManually,
+    ServerError,
+    RecordDoesntMeetConditions,
+    NoSellersMeetConditions,
+    SellersUnavailable,
+    SellersAtCapacity,
+    NoAssignmentRule,
+    SellerLacksPrivileges,
+    RecordOlderThanTimeframe,
+    MultipleEligibleTeams,
+    NoEligibleTeam,
+    MultipleEligibleQueues,
+    NoEligibleQueue,
+    RulesWontRunForSegment,
+}
+
+impl StatusReason {
+    /// How specific a failed rule's reason is: when no rule assigns, the most specific
+    /// failure is reported (API.md): distribution > target > record condition > age.
+    pub fn specificity(self) -> u8 {
+        use StatusReason::*;
+        match self {
+            SellersAtCapacity | SellersUnavailable | SellerLacksPrivileges => 4,
+            NoSellersMeetConditions
+            | MultipleEligibleTeams
+            | NoEligibleTeam
+            | MultipleEligibleQueues
+            | NoEligibleQueue => 3,
+            RecordDoesntMeetConditions => 2,
+            RecordOlderThanTimeframe => 1,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SegmentStatus {
+    NoMatchingSegments,
+    MatchedPreviousSegment,
+    SegmentError,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SequenceStatus {
+    SequenceInactive,
+    SequenceSellerLacksPrivileges,
+    SequenceError,
+}
+
+/// How many sellers each filter removed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Excluded {
+    pub condition: u32,
+    pub role: u32,
+    pub record_access: u32,
+    pub assign_records_off: u32,
+    pub capacity: u32,
+    pub availability: u32,
+}
+
+/// One rule tried in an automatic attempt.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct RuleDecision {
+    pub rule_id: Id,
+    pub outcome: StatusReason,
+    /// Sellers (or teams, queues) left for the distribution to choose from.
+    pub candidates: u32,
+    pub excluded: Excluded,
+}
+
+/// Why the last automatic attempt ended as it did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Decision {
+    pub segment_id: Option<Id>,
+    pub rules: Vec<RuleDecision>,
+}
+
+/// A record with its status, as stored (and, with two derived fields, as shown).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct StoredRecord {
+    pub id: Id,
+    pub record_type: RecordType,
+    pub name: String,
+    pub topic: String,
+    pub created_on: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub attributes: Attributes,
+    /// Arrival order: ties of `created_on` are ordered by it.
+    pub seq: u64,
+    pub open: bool,
+    pub stage: Stage,
+    pub owner: Option<Owner>,
+    pub previous_owner: Option<Owner>,
+    pub segment_id: Option<Id>,
+    pub rule_id: Option<Id>,
+    pub sequence_id: Option<Id>,
+    pub status_reason: Option<StatusReason>,
+    pub segment_status: Option<SegmentStatus>,
+    pub sequence_status: Option<SequenceStatus>,
+    pub error_details: Option<String>,
+    pub assignment_due_at: Option<DateTime<Utc>>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub attempts: u32,
+    pub decision: Option<Decision>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Monitor views a record can be in.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum View {
+    ToBeProcessed,
+    Processed,
+    Unassigned,
+    NeedsAttention,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [
+        View::ToBeProcessed,
+        View::Processed,
+        View::Unassigned,
+        View::NeedsAttention,
+    ];
+
+    pub fn code(self) -> u8 {
+        match self {
+            View::ToBeProcessed => crate::store::keys::VIEW_TO_BE_PROCESSED,
+            View::Processed => crate::store::keys::VIEW_PROCESSED,
+            View::Unassigned => crate::store::keys::VIEW_UNASSIGNED,
+            View::NeedsAttention => crate::store::keys::VIEW_NEEDS_ATTENTION,
+        }
+    }
+}
+
+impl StoredRecord {
+    pub fn is_unassigned(&self) -> bool {
+        self.stage == Stage::Processed && self.open && self.owner.is_none()
+    }
+
+    /// Segmentation, assignment or sequence connection failed.
+    pub fn needs_attention(&self) -> bool {
+        self.stage == Stage::Processed
+            && (self.segment_status.is_some()
+                || self.sequence_status.is_some()
+                || self.status_reason == Some(StatusReason::ServerError)
+                || self.is_unassigned())
+    }
+
+    pub fn views(&self) -> Vec<View> {
+        let mut v = Vec::with_capacity(3);
+        match self.stage {
+            Stage::ToBeProcessed => v.push(View::ToBeProcessed),
+            Stage::Processed => v.push(View::Processed),
+        }
+        if self.is_unassigned() {
+            v.push(View::Unassigned);
+        }
+        if self.needs_attention() {
+            v.push(View::NeedsAttention);
+        }
+        v
+    }
+
+    pub fn created_micros(&self) -> i64 {
+        self.created_on.timestamp_micros()
+    }
+
+    pub fn status_view(&self, now: DateTime<Utc>) -> StatusView {
+        StatusView {
+            needs_attention: self.needs_attention(),
+            overdue: self.is_unassigned() && self.assignment_due_at.is_some_and(|due| now > due),
+            record: self.clone(),
+        }
+    }
+}
+
+/// The status details pane: the stored record plus what is derived at read time.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StatusView {
+    #[serde(flatten)]
+    pub record: StoredRecord,
+    pub needs_attention: bool,
+    pub overdue: bool,
+}

@@ -1,0 +1,285 @@
+//! Record operations: ingest, status, monitor views, close/reopen, summaries, runs.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::PageQuery;
+use crate::actors::mailbox;
+use crate::actors::records::{Ingest, Run, RunSegment, RunTrigger, SetOpen};
+use crate::actors::segment::KnownRecordTypes;
+use crate::actors::table::Page;
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::domain::record::{RecordInput, StatusView, View};
+use crate::domain::{Id, RecordType};
+use crate::error::Error;
+use crate::store::records::{read_record, segment_scope, type_scope, view_count, view_page};
+use crate::store::{self, keys, tables};
+
+/// Most records one `POST /records` may carry.
+pub const MAX_BATCH: usize = 1000;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestAnswer {
+    pub accepted: usize,
+    pub records: Vec<StatusView>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    records: Vec<RecordInput>,
+}
+
+/// Parses one record or `{"records": [...]}`, naming the failing field.
+pub fn parse_ingest_body(body: Value) -> Result<(Vec<RecordInput>, bool), Error> {
+    let is_batch = body.as_object().is_some_and(|o| o.contains_key("records"));
+    let parsed = if is_batch {
+        serde_path_to_error::deserialize::<_, Batch>(body).map(|b| b.records)
+    } else {
+        serde_path_to_error::deserialize::<_, RecordInput>(body).map(|r| vec![r])
+    };
+    let records = parsed.map_err(|e| {
+        let path = e.path().to_string();
+        Error::validation(
+            if path == "." { "body".into() } else { path },
+            e.into_inner().to_string(),
+        )
+    })?;
+    if records.is_empty() {
+        return Err(Error::validation("records", "send at least one record"));
+    }
+    if records.len() > MAX_BATCH {
+        return Err(Error::validation(
+            "records",
+            format!("at most {MAX_BATCH} records per request, got {}", records.len()),
+        ));
+    }
+    Ok((records, is_batch))
+}
+
+pub async fn ingest(s: &AppState, who: &Principal, body: Value, wait: bool) -> Result<IngestAnswer, Error> {
+    who.require(Permission::WriteRecords)?;
+    let (records, _) = parse_ingest_body(body)?;
+    let accepted = records.len();
+    let views = s.sellers.send(Ingest { records, wait }).await.map_err(mailbox)??;
+    Ok(IngestAnswer {
+        accepted,
+        records: views,
+    })
+}
+
+pub fn get_record(s: &AppState, who: &Principal, id: &str) -> Result<StatusView, Error> {
+    who.require(Permission::ReadRecords)?;
+    let id = Id::parse("id", id)?;
+    let txn = s.store.read()?;
+    let rec = read_record(&txn, id.as_str())?.ok_or_else(|| Error::not_found("record", id.to_string()))?;
+    Ok(rec.status_view(s.clock.now()))
+}
+
+pub async fn set_open(s: &AppState, who: &Principal, id: &str, open: bool) -> Result<StatusView, Error> {
+    who.require(Permission::WriteRecords)?;
+    let id = Id::parse("id", id)?;
+    s.sellers.send(SetOpen { id, open }).await.map_err(mailbox)?
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecordListQuery {
+    pub record_type: Option<String>,
+    /// `to_be_processed`, `processed` (default), `unassigned` or `needs_attention`.
+    pub view: Option<View>,
+    pub segment_id: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+/// Status views of a monitor view, oldest `created_on` first.
+pub fn list_records(s: &AppState, who: &Principal, q: &RecordListQuery) -> Result<Page<StatusView>, Error> {
+    who.require(Permission::ReadRecords)?;
+    let limit = PageQuery {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    let view = q.view.unwrap_or(View::Processed);
+    let record_type = q
+        .record_type
+        .as_deref()
+        .map(|t| RecordType::parse("record_type", t))
+        .transpose()?;
+    let scope = match (&q.segment_id, &record_type) {
+        (Some(seg), _) => segment_scope(Id::parse("segment_id", seg)?.as_str()),
+        (None, Some(rt)) => type_scope(rt.as_str()),
+        (None, None) => {
+            return Err(Error::validation("record_type", "give a record_type or a segment_id"));
+        }
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(|c| hex::decode(c).map_err(|_| Error::validation("after", "not a cursor of this list")))
+        .transpose()?;
+    let txn = s.store.read()?;
+    let (ids, next) = view_page(&txn, &scope, view, after.as_deref(), limit)?;
+    let now = s.clock.now();
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(rec) = read_record(&txn, &id)?
+            && record_type.as_ref().is_none_or(|rt| *rt == rec.record_type)
+        {
+            items.push(rec.status_view(now));
+        }
+    }
+    Ok(Page {
+        items,
+        next: next.map(hex::encode),
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Summary {
+    pub to_be_processed: u64,
+    pub processed: u64,
+    pub unassigned: u64,
+    pub needs_attention: u64,
+    /// The red dot: some record of this type is unassigned.
+    pub has_unassigned: bool,
+}
+
+fn summary_of(txn: &redb::ReadTransaction, rt: &RecordType) -> Result<Summary, Error> {
+    let scope = type_scope(rt.as_str());
+    let unassigned = view_count(txn, &scope, View::Unassigned)?;
+    Ok(Summary {
+        to_be_processed: view_count(txn, &scope, View::ToBeProcessed)?,
+        processed: view_count(txn, &scope, View::Processed)?,
+        unassigned,
+        needs_attention: view_count(txn, &scope, View::NeedsAttention)?,
+        has_unassigned: unassigned > 0,
+    })
+}
+
+pub fn summary(s: &AppState, who: &Principal, record_type: &str) -> Result<Summary, Error> {
+    who.require(Permission::ReadRecords)?;
+    let rt = RecordType::parse("record_type", record_type)?;
+    let txn = s.store.read()?;
+    summary_of(&txn, &rt)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RecordTypeSummary {
+    #[schema(value_type = String)]
+    pub record_type: RecordType,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// Every record type that has records, segments or a schema.
+pub async fn list_record_types(s: &AppState, who: &Principal) -> Result<Vec<RecordTypeSummary>, Error> {
+    who.require(Permission::ReadRecords)?;
+    let mut types: BTreeSet<RecordType> = s
+        .segments
+        .send(KnownRecordTypes)
+        .await
+        .map_err(mailbox)?
+        .into_iter()
+        .collect();
+    let txn = s.store.read()?;
+    {
+        let counts = txn.open_table(tables::VIEW_COUNTS)?;
+        let start = b"t:".to_vec();
+        let end = keys::prefix_end(&start);
+        for row in counts.range(start.as_slice()..end.as_slice())? {
+            let (k, _) = row?;
+            let key = k.value();
+            if let Some(nul) = key.iter().position(|b| *b == 0)
+                && let Ok(name) = std::str::from_utf8(&key[2..nul])
+                && let Ok(rt) = RecordType::parse("record_type", name)
+            {
+                types.insert(rt);
+            }
+        }
+    }
+    types
+        .into_iter()
+        .map(|rt| {
+            Ok(RecordTypeSummary {
+                summary: summary_of(&txn, &rt)?,
+                record_type: rt,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    /// At most this many records (default: the `max_records_per_run` setting).
+    pub limit: Option<u32>,
+}
+
+pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRequest) -> Result<Run, Error> {
+    who.require(Permission::Configure)?;
+    let segment_id = Id::parse("id", segment_id)?;
+    if req.limit == Some(0) {
+        return Err(Error::validation("limit", "limit is at least 1"));
+    }
+    s.sellers
+        .send(RunSegment {
+            segment_id,
+            limit: req.limit,
+            trigger: RunTrigger::Manual,
+        })
+        .await
+        .map_err(mailbox)?
+}
+
+/// A segment's runs, newest first.
+pub fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &PageQuery) -> Result<Page<Run>, Error> {
+    who.require(Permission::ReadConfig)?;
+    let segment_id = Id::parse("id", segment_id)?;
+    let limit = q.limit()?;
+    let txn = s.store.read()?;
+    let index = txn.open_table(tables::RUNS_BY_SEGMENT)?;
+    let runs = txn.open_table(tables::RUNS)?;
+    let prefix = keys::scope_prefix(segment_id.as_str());
+    let end = match &q.after {
+        Some(a) => {
+            let seq: u64 = a
+                .strip_prefix("run-")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| Error::validation("after", "not a cursor of this list"))?;
+            keys::seq_key(segment_id.as_str(), seq)
+        }
+        None => keys::prefix_end(&prefix),
+    };
+    let mut items = Vec::new();
+    let mut more = false;
+    for row in index.range(prefix.as_slice()..end.as_slice())?.rev() {
+        let (_, v) = row?;
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let id = v.value().to_string();
+        if let Some(run) = store::get_json::<Run>(&runs, &id)? {
+            items.push(run);
+        }
+    }
+    let next = if more {
+        items.last().map(|r: &Run| r.id.clone())
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+pub fn get_run(s: &AppState, who: &Principal, id: &str) -> Result<Run, Error> {
+    who.require(Permission::ReadConfig)?;
+    let txn = s.store.read()?;
+    let runs = txn.open_table(tables::RUNS)?;
+    store::get_json::<Run>(&runs, id)?.ok_or_else(|| Error::not_found("run", id))
+}

@@ -1,0 +1,254 @@
+//! The seller book: sellers, teams and queues as record processing sees them, with the
+//! live counters (open records, round-robin order) that assignments change.
+//!
+//! Slots are stable: a seller keeps its slot across edits and a deleted seller's slot
+//! keeps its counters (it may still own open records), so memos can hold slot numbers.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rhai::Map;
+
+use crate::actors::seller_capacity::SellerCounters;
+use crate::domain::availability::Calendar;
+use crate::domain::config::{Queue, Seller, Settings, Team};
+use crate::domain::record::Owner;
+use crate::domain::{Id, RecordType};
+use crate::scripting::view::json_to_dynamic;
+
+pub struct SellerEntry {
+    pub seller: Seller,
+    /// None: always available. Err: the stored availability no longer compiles.
+    pub calendar: Option<Result<Calendar, String>>,
+    /// `id`, `name`, `attributes` for scripts; counters are added per evaluation.
+    pub script_base: Map,
+}
+
+pub struct Slot {
+    pub id: Id,
+    pub entry: Option<SellerEntry>,
+    pub counters: SellerCounters,
+}
+
+impl Slot {
+    pub fn available_capacity(&self) -> Option<i64> {
+        let cap = self.entry.as_ref()?.seller.capacity?;
+        Some(cap as i64 - self.counters.open_records as i64)
+    }
+
+    /// The seller as a target condition or distribution script sees it.
+    pub fn script_map(&self) -> Map {
+        let mut m = self.entry.as_ref().map(|e| e.script_base.clone()).unwrap_or_default();
+        m.insert(
+            "open_records".into(),
+            rhai::Dynamic::from_int(self.counters.open_records as i64),
+        );
+        m.insert(
+            "available_capacity".into(),
+            self.available_capacity()
+                .map(rhai::Dynamic::from_int)
+                .unwrap_or(rhai::Dynamic::UNIT),
+        );
+        m
+    }
+
+    pub fn may_access(&self, rt: &RecordType) -> bool {
+        self.entry
+            .as_ref()
+            .is_some_and(|e| e.seller.record_access.as_ref().is_none_or(|a| a.contains(rt)))
+    }
+
+    pub fn is_available_at(&self, t: DateTime<Utc>) -> bool {
+        match self.entry.as_ref().and_then(|e| e.calendar.as_ref()) {
+            None => true,
+            Some(Ok(c)) => c.is_available_at(t),
+            Some(Err(_)) => false,
+        }
+    }
+
+    /// 0: available now; k: first available in the k-th 24-hour bucket; None: not within.
+    pub fn availability_bucket(&self, now: DateTime<Utc>, within_hours: u32) -> Option<u32> {
+        match self.entry.as_ref().and_then(|e| e.calendar.as_ref()) {
+            None => Some(0),
+            Some(Ok(c)) => c.availability_bucket(now, within_hours),
+            Some(Err(_)) => None,
+        }
+    }
+}
+
+pub struct TargetEntry {
+    pub id: Id,
+    pub name: String,
+    pub script_map: Map,
+}
+
+pub struct SellerBook {
+    pub slots: Vec<Slot>,
+    pub index: HashMap<Id, usize>,
+    /// Slots of existing sellers, in id order.
+    pub live: Vec<usize>,
+    pub teams: Vec<TargetEntry>,
+    pub team_members: HashMap<Id, Vec<Id>>,
+    pub queues: Vec<TargetEntry>,
+    pub settings: Settings,
+    /// Per-rule round-robin order (`round_robin_scope: rule`): (segment, rule) -> slot -> seq.
+    pub rule_rr: HashMap<(Id, Id), HashMap<usize, u64>>,
+    /// Next assignment sequence number: the round-robin clock.
+    pub next_assignment_seq: u64,
+    /// Bumped whenever sellers, teams, queues or settings change.
+    pub generation: u64,
+}
+
+fn attributes_map(id: &Id, name: &str, attributes: &serde_json::Map<String, serde_json::Value>) -> Map {
+    let mut m = Map::new();
+    m.insert("id".into(), id.as_str().into());
+    m.insert("name".into(), name.into());
+    m.insert(
+        "attributes".into(),
+        json_to_dynamic(&serde_json::Value::Object(attributes.clone())),
+    );
+    m
+}
+
+impl SellerBook {
+    pub fn new(counters: HashMap<Id, SellerCounters>, next_assignment_seq: u64) -> SellerBook {
+        let mut book = SellerBook {
+            slots: Vec::new(),
+            index: HashMap::new(),
+            live: Vec::new(),
+            teams: Vec::new(),
+            team_members: HashMap::new(),
+            queues: Vec::new(),
+            settings: Settings::default(),
+            rule_rr: HashMap::new(),
+            next_assignment_seq,
+            generation: 0,
+        };
+        for (id, c) in counters {
+            let slot = book.slot_for(&id);
+            book.slots[slot].counters = c;
+        }
+        book
+    }
+
+    /// The slot of `id`, created (without a seller) when missing.
+    pub fn slot_for(&mut self, id: &Id) -> usize {
+        if let Some(i) = self.index.get(id) {
+            return *i;
+        }
+        let i = self.slots.len();
+        self.slots.push(Slot {
+            id: id.clone(),
+            entry: None,
+            counters: SellerCounters::default(),
+        });
+        self.index.insert(id.clone(), i);
+        i
+    }
+
+    /// Replaces the configuration part of the book; counters stay.
+    pub fn set_config<'a>(
+        &mut self,
+        sellers: impl Iterator<Item = (&'a Id, &'a Seller)>,
+        teams: impl Iterator<Item = (&'a Id, &'a Team)>,
+        queues: impl Iterator<Item = (&'a Id, &'a Queue)>,
+        settings: &Settings,
+    ) {
+        for slot in &mut self.slots {
+            slot.entry = None;
+        }
+        let mut live = Vec::new();
+        for (id, seller) in sellers {
+            let i = self.slot_for(id);
+            let calendar = seller
+                .availability
+                .as_ref()
+                .map(|a| Calendar::compile(a).map_err(|e| e.to_string()));
+            self.slots[i].entry = Some(SellerEntry {
+                script_base: attributes_map(id, &seller.name, &seller.attributes),
+                seller: seller.clone(),
+                calendar,
+            });
+            live.push(i);
+        }
+        live.sort_by(|a, b| self.slots[*a].id.cmp(&self.slots[*b].id));
+        self.live = live;
+        self.team_members.clear();
+        self.teams = teams
+            .map(|(id, t)| {
+                self.team_members.insert(id.clone(), t.members.clone());
+                TargetEntry {
+                    id: id.clone(),
+                    name: t.name.clone(),
+                    script_map: attributes_map(id, &t.name, &t.attributes),
+                }
+            })
+            .collect();
+        self.queues = queues
+            .map(|(id, q)| TargetEntry {
+                id: id.clone(),
+                name: q.name.clone(),
+                script_map: attributes_map(id, &q.name, &q.attributes),
+            })
+            .collect();
+        self.settings = settings.clone();
+        self.generation += 1;
+    }
+
+    pub fn has_eligible_role(&self, slot: usize) -> bool {
+        let Some(entry) = &self.slots[slot].entry else {
+            return false;
+        };
+        match &self.settings.eligible_roles {
+            None => true,
+            Some(roles) => entry.seller.roles.iter().any(|r| roles.contains(r)),
+        }
+    }
+
+    /// Moves one open record from `from` to `to` (sellers only hold counts); answers the
+    /// slots whose counters changed.
+    pub fn move_open(&mut self, from: Option<&Owner>, to: Option<&Owner>) -> Vec<usize> {
+        let mut touched = Vec::new();
+        if let Some(id) = from.and_then(Owner::seller_id) {
+            let slot = self.slot_for(id);
+            let c = &mut self.slots[slot].counters;
+            c.open_records = c.open_records.saturating_sub(1);
+            touched.push(slot);
+        }
+        if let Some(id) = to.and_then(Owner::seller_id) {
+            let slot = self.slot_for(id);
+            self.slots[slot].counters.open_records += 1;
+            touched.push(slot);
+        }
+        touched
+    }
+
+    /// Puts an assignment to `slot` on the round-robin clock (manual ones too).
+    pub fn note_assignment(&mut self, slot: usize, now: DateTime<Utc>, rule: Option<(&Id, &Id)>) {
+        let seq = self.next_assignment_seq;
+        self.next_assignment_seq += 1;
+        let c = &mut self.slots[slot].counters;
+        c.last_assigned_at = Some(now);
+        c.last_assigned_seq = seq;
+        if let Some((seg, rule)) = rule {
+            self.rule_rr
+                .entry((seg.clone(), rule.clone()))
+                .or_default()
+                .insert(slot, seq);
+        }
+    }
+
+    /// Round-robin key: never-assigned first, then longest waiting, then id.
+    pub fn rr_key(&self, slot: usize, rule: Option<(&Id, &Id)>) -> (bool, u64, &Id) {
+        let s = &self.slots[slot];
+        let last = match rule {
+            Some((seg, r)) => self
+                .rule_rr
+                .get(&(seg.clone(), r.clone()))
+                .and_then(|m| m.get(&slot).copied()),
+            None => (s.counters.last_assigned_seq > 0 || s.counters.last_assigned_at.is_some())
+                .then_some(s.counters.last_assigned_seq),
+        };
+        (last.is_some(), last.unwrap_or(0), &s.id)
+    }
+}

@@ -1,0 +1,50 @@
+//! The segment catalog: an immutable snapshot of segments, rules, sequences and schemas
+//! with their compiled scripts, published by the segment actor on every change and used
+//! by record processing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::domain::config::{RecordTypeSchema, Rule, Segment, Sequence};
+use crate::domain::{Id, RecordType};
+use crate::scripting::Script;
+
+#[derive(Clone, Debug)]
+pub struct CatalogRule {
+    pub id: Id,
+    pub rule: Rule,
+    pub condition: Option<Script>,
+    pub target_condition: Option<Script>,
+    pub distribution: Option<Script>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CatalogSegment {
+    pub id: Id,
+    pub segment: Segment,
+    pub condition: Option<Script>,
+    /// Active and inactive rules, by priority then id.
+    pub rules: Vec<CatalogRule>,
+}
+
+#[derive(Debug, Default)]
+pub struct SegmentCatalog {
+    /// Bumped on every change; memos keyed on it are dropped when it moves.
+    pub generation: u64,
+    /// Segments of each record type, by priority then id (inactive ones included).
+    pub by_type: HashMap<RecordType, Vec<Arc<CatalogSegment>>>,
+    pub segments: HashMap<Id, Arc<CatalogSegment>>,
+    pub sequences: HashMap<Id, Sequence>,
+    pub schemas: HashMap<RecordType, RecordTypeSchema>,
+}
+
+impl SegmentCatalog {
+    pub fn segments_of(&self, rt: &RecordType) -> &[Arc<CatalogSegment>] {
+        self.by_type.get(rt).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// A new catalog for the record-processing actor.
+#[derive(actix::Message)]
+#[rtype(result = "()")]
+pub struct CatalogChanged(pub Arc<SegmentCatalog>);

@@ -1,0 +1,167 @@
+//! Records in redb: the record rows, the monitor-view index and the view counts, kept in
+//! step in the same transaction as every record change.
+//!
+//! Each record is indexed under scopes: `t:<record type>`, `s:<segment>` (when it is in
+//! one) and, for `to_be_processed` only, `all` (what start-up resumes).
+
+use std::collections::HashMap;
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::{StoreError, decode, keys, tables};
+use crate::domain::record::{StoredRecord, View};
+
+pub const SCOPE_ALL: &str = "all";
+
+pub fn type_scope(record_type: &str) -> String {
+    format!("t:{record_type}")
+}
+
+pub fn segment_scope(segment: &str) -> String {
+    format!("s:{segment}")
+}
+
+fn index_keys(r: &StoredRecord) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::with_capacity(6);
+    let t = type_scope(r.record_type.as_str());
+    let s = r.segment_id.as_ref().map(|s| segment_scope(s.as_str()));
+    for view in r.views() {
+        let code = view.code();
+        out.push((
+            keys::view_key(&t, code, r.created_micros(), r.seq),
+            keys::count_key(&t, code),
+        ));
+        if let Some(s) = &s {
+            out.push((
+                keys::view_key(s, code, r.created_micros(), r.seq),
+                keys::count_key(s, code),
+            ));
+        }
+        if view == View::ToBeProcessed {
+            out.push((
+                keys::view_key(SCOPE_ALL, code, r.created_micros(), r.seq),
+                keys::count_key(SCOPE_ALL, code),
+            ));
+        }
+    }
+    out
+}
+
+/// Writes records inside one transaction, keeping index and counts in step.
+pub struct RecordWriter<'txn> {
+    records: Table<'txn, &'static str, &'static [u8]>,
+    views: Table<'txn, &'static [u8], &'static str>,
+    counts: Table<'txn, &'static [u8], u64>,
+    deltas: HashMap<Vec<u8>, i64>,
+}
+
+impl<'txn> RecordWriter<'txn> {
+    pub fn open(txn: &'txn WriteTransaction) -> Result<RecordWriter<'txn>, StoreError> {
+        Ok(RecordWriter {
+            records: txn.open_table(tables::RECORDS)?,
+            views: txn.open_table(tables::RECORD_VIEWS)?,
+            counts: txn.open_table(tables::VIEW_COUNTS)?,
+            deltas: HashMap::new(),
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        match self.records.get(id)? {
+            None => Ok(None),
+            Some(v) => decode(id, v.value()).map(Some),
+        }
+    }
+
+    /// Replaces `old` (as currently stored, or None) with `new`.
+    pub fn put(&mut self, old: Option<&StoredRecord>, new: &StoredRecord) -> Result<(), StoreError> {
+        let old_keys = old.map(index_keys).unwrap_or_default();
+        let new_keys = index_keys(new);
+        for (k, c) in &old_keys {
+            if !new_keys.iter().any(|(nk, _)| nk == k) {
+                self.views.remove(k.as_slice())?;
+                *self.deltas.entry(c.clone()).or_default() -= 1;
+            }
+        }
+        for (k, c) in &new_keys {
+            if !old_keys.iter().any(|(ok, _)| ok == k) {
+                self.views.insert(k.as_slice(), new.id.as_str())?;
+                *self.deltas.entry(c.clone()).or_default() += 1;
+            }
+        }
+        let bytes = serde_json::to_vec(new).map_err(|source| StoreError::Corrupt {
+            key: new.id.to_string(),
+            source,
+        })?;
+        self.records.insert(new.id.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Applies the accumulated count changes.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        for (key, delta) in self.deltas.drain() {
+            if delta == 0 {
+                continue;
+            }
+            let current = self.counts.get(key.as_slice())?.map(|v| v.value()).unwrap_or(0) as i64;
+            let next = (current + delta).max(0) as u64;
+            if next == 0 {
+                self.counts.remove(key.as_slice())?;
+            } else {
+                self.counts.insert(key.as_slice(), next)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one record.
+pub fn read_record(txn: &redb::ReadTransaction, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+    let t = txn.open_table(tables::RECORDS)?;
+    match t.get(id)? {
+        None => Ok(None),
+        Some(v) => decode(id, v.value()).map(Some),
+    }
+}
+
+/// The count of `view` in `scope`.
+pub fn view_count(txn: &redb::ReadTransaction, scope: &str, view: View) -> Result<u64, StoreError> {
+    let t = txn.open_table(tables::VIEW_COUNTS)?;
+    Ok(t.get(keys::count_key(scope, view.code()).as_slice())?
+        .map(|v| v.value())
+        .unwrap_or(0))
+}
+
+/// Record ids of `view` in `scope`, oldest first, after the cursor key `after` (exclusive).
+/// Answers the ids and the key of the last one (the next cursor) when more remain.
+pub fn view_page(
+    txn: &redb::ReadTransaction,
+    scope: &str,
+    view: View,
+    after: Option<&[u8]>,
+    limit: usize,
+) -> Result<(Vec<String>, Option<Vec<u8>>), StoreError> {
+    let t = txn.open_table(tables::RECORD_VIEWS)?;
+    let prefix = keys::view_prefix(scope, view.code());
+    let end = keys::prefix_end(&prefix);
+    let start: Vec<u8> = match after {
+        Some(a) if a.starts_with(&prefix) => {
+            let mut s = a.to_vec();
+            s.push(0); // strictly after the cursor
+            s
+        }
+        _ => prefix.clone(),
+    };
+    let mut ids = Vec::with_capacity(limit.min(1024));
+    let mut last_key = None;
+    let mut more = false;
+    for row in t.range(start.as_slice()..end.as_slice())? {
+        let (k, v) = row?;
+        if ids.len() == limit {
+            more = true;
+            break;
+        }
+        last_key = Some(k.value().to_vec());
+        ids.push(v.value().to_string());
+    }
+    Ok((ids, if more { last_key } else { None }))
+}
