@@ -8,6 +8,7 @@
 //! - [`scheduler::SchedulerActor`]: one reassignment schedule per segment;
 //! - [`history::HistoryActor`]: run history and assignment history.
 
+pub mod assign;
 pub mod history;
 pub mod records;
 pub mod scheduler;

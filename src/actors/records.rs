@@ -98,16 +98,16 @@ pub struct RunSegment {
 type Processed = (Vec<StoredRecord>, Option<Run>);
 
 /// What one batch changed; written in one transaction.
-struct BatchWrite {
-    records: Vec<StoredRecord>,
-    counters: Vec<(Id, SellerCounters)>,
-    rule_rr: Vec<(String, u64)>,
-    next_assignment_seq: u64,
-    history: Vec<HistoryEntry>,
-    run: Option<Run>,
+pub(super) struct BatchWrite {
+    pub(super) records: Vec<StoredRecord>,
+    pub(super) counters: Vec<(Id, SellerCounters)>,
+    pub(super) rule_rr: Vec<(String, u64)>,
+    pub(super) next_assignment_seq: u64,
+    pub(super) history: Vec<HistoryEntry>,
+    pub(super) run: Option<Run>,
 }
 
-fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
+pub(super) fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
     let mut writer = RecordWriter::open(txn)?;
     for rec in &batch.records {
         let old = writer.get(rec.id.as_str())?;

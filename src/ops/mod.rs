@@ -1,6 +1,7 @@
 //! One function per API operation, role check inside. The HTTP handlers (and a future
 //! web console) call these; they know nothing of HTTP.
 
+pub mod assignments;
 pub mod config;
 pub mod records;
 

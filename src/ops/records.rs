@@ -7,6 +7,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::PageQuery;
+use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
 use crate::actors::records::{Ingest, Run, RunSegment, RunTrigger, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
@@ -17,7 +18,7 @@ use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::store::records::{read_record, segment_scope, type_scope, view_count, view_page};
-use crate::store::{self, keys, tables};
+use crate::store::{keys, tables};
 
 /// Most records one `POST /records` may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -238,48 +239,20 @@ pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRe
 }
 
 /// A segment's runs, newest first.
-pub fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &PageQuery) -> Result<Page<Run>, Error> {
+pub async fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &PageQuery) -> Result<Page<Run>, Error> {
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
-    let limit = q.limit()?;
-    let txn = s.store.read()?;
-    let index = txn.open_table(tables::RUNS_BY_SEGMENT)?;
-    let runs = txn.open_table(tables::RUNS)?;
-    let prefix = keys::scope_prefix(segment_id.as_str());
-    let end = match &q.after {
-        Some(a) => {
-            let seq: u64 = a
-                .strip_prefix("run-")
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| Error::validation("after", "not a cursor of this list"))?;
-            keys::seq_key(segment_id.as_str(), seq)
-        }
-        None => keys::prefix_end(&prefix),
-    };
-    let mut items = Vec::new();
-    let mut more = false;
-    for row in index.range(prefix.as_slice()..end.as_slice())?.rev() {
-        let (_, v) = row?;
-        if items.len() == limit {
-            more = true;
-            break;
-        }
-        let id = v.value().to_string();
-        if let Some(run) = store::get_json::<Run>(&runs, &id)? {
-            items.push(run);
-        }
-    }
-    let next = if more {
-        items.last().map(|r: &Run| r.id.clone())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    s.history
+        .send(ListRuns {
+            segment_id,
+            after: q.after.clone(),
+            limit: q.limit()?,
+        })
+        .await
+        .map_err(mailbox)?
 }
 
-pub fn get_run(s: &AppState, who: &Principal, id: &str) -> Result<Run, Error> {
+pub async fn get_run(s: &AppState, who: &Principal, id: &str) -> Result<Run, Error> {
     who.require(Permission::ReadConfig)?;
-    let txn = s.store.read()?;
-    let runs = txn.open_table(tables::RUNS)?;
-    store::get_json::<Run>(&runs, id)?.ok_or_else(|| Error::not_found("run", id))
+    s.history.send(GetRun(id.to_string())).await.map_err(mailbox)?
 }

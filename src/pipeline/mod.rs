@@ -3,4 +3,5 @@
 
 pub mod book;
 pub mod catalog;
+pub mod eligibility;
 pub mod engine;

@@ -1,5 +1,6 @@
 //! Route table: one module per resource, registered under `/api/v1`.
 
+mod assignments;
 mod config;
 mod records;
 mod system;
@@ -27,6 +28,7 @@ fn configure_api(cfg: &mut ServiceConfig) {
     system::configure(cfg);
     config::configure(cfg);
     records::configure(cfg);
+    assignments::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.

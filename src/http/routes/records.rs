@@ -111,11 +111,11 @@ async fn run_now(
 #[utoipa::path(tag = "runs", params(("id" = String, Path), PageQuery), responses((status = 200, body = Page<Run>)), security(("bearer" = [])))]
 #[get("/segments/{id}/runs")]
 async fn list_runs(s: Data<AppState>, c: Caller, id: Path<String>, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::list_runs(&s, &c.0, &id, &q.0)?))
+    Ok(HttpResponse::Ok().json(op::list_runs(&s, &c.0, &id, &q.0).await?))
 }
 
 #[utoipa::path(tag = "runs", params(("id" = String, Path)), responses((status = 200, body = Run), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/runs/{id}")]
 async fn get_run(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::get_run(&s, &c.0, &id)?))
+    Ok(HttpResponse::Ok().json(op::get_run(&s, &c.0, &id).await?))
 }

@@ -1,0 +1,245 @@
+//! Manual assignment and eligible sellers, on the seller-capacity actor: a manual change
+//! of owner goes through the same serialised path as rules and runs, so a run racing a
+//! manual assignment never assigns a record twice.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::records::{BatchWrite, write_batch};
+use super::seller_capacity::{SellerCapacityActor, SellerCounters};
+use crate::domain::Id;
+use crate::domain::record::{Owner, OwnerKind, Stage, StatusReason, StatusView, StoredRecord};
+use crate::error::Error;
+use crate::pipeline::eligibility;
+use crate::store::history::{ChangedBy, HistoryEntry};
+use crate::store::records::read_record;
+
+/// Assign records by hand to a seller or a team.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<AssignResult>, Error>")]
+pub struct ManualAssign {
+    pub record_ids: Vec<Id>,
+    pub assignee: Owner,
+    pub only_eligible: bool,
+    /// Who did it (the token id), for history.
+    pub actor: String,
+}
+
+/// The outcome for one record of a manual assignment.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssignResult {
+    pub record_id: Id,
+    pub ok: bool,
+    /// The record after the assignment.
+    pub record: Option<StatusView>,
+    /// Why this record was not assigned.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<serde_json::Value>,
+}
+
+/// Sellers eligible for a record, with what the admin needs to choose.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<EligibleSeller>, Error>")]
+pub struct EligibleSellers(pub Id);
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EligibleSeller {
+    pub id: Id,
+    pub name: String,
+    pub open_records: u64,
+    /// Null when capacity is unlimited.
+    pub available_capacity: Option<i64>,
+    pub available_now: bool,
+}
+
+impl SellerCapacityActor {
+    fn load_record(&self, id: &Id) -> Result<Option<StoredRecord>, Error> {
+        let txn = self.store.read()?;
+        Ok(read_record(&txn, id.as_str())?)
+    }
+}
+
+impl Handler<EligibleSellers> for SellerCapacityActor {
+    type Result = Result<Vec<EligibleSeller>, Error>;
+
+    fn handle(&mut self, msg: EligibleSellers, _: &mut Context<Self>) -> Self::Result {
+        self.refresh_book();
+        let rec = self
+            .load_record(&msg.0)?
+            .ok_or_else(|| Error::not_found("record", msg.0.to_string()))?;
+        let now = self.clock.now();
+        let found = eligibility::eligible(&self.catalog, &self.scripting, &self.book, &rec, now);
+        for e in &found.errors {
+            tracing::warn!(record = %rec.id, error = %e, "a script failed while listing eligible sellers");
+        }
+        Ok(found
+            .sellers
+            .into_iter()
+            .filter_map(|slot| {
+                let s = &self.book.slots[slot];
+                let entry = s.entry.as_ref()?;
+                Some(EligibleSeller {
+                    id: s.id.clone(),
+                    name: entry.seller.name.clone(),
+                    open_records: s.counters.open_records,
+                    available_capacity: s.available_capacity(),
+                    available_now: s.is_available_at(now),
+                })
+            })
+            .collect())
+    }
+}
+
+fn failure(record_id: Id, err: Error) -> AssignResult {
+    AssignResult {
+        record_id,
+        ok: false,
+        record: None,
+        error: Some(serde_json::json!({"code": err.code(), "message": err.public_message()})),
+    }
+}
+
+impl Handler<ManualAssign> for SellerCapacityActor {
+    type Result = AtomicResponse<Self, Result<Vec<AssignResult>, Error>>;
+
+    fn handle(&mut self, msg: ManualAssign, _: &mut Context<Self>) -> Self::Result {
+        let ready = |r| AtomicResponse::new(Box::pin(fut::ready(r)));
+        self.refresh_book();
+        let now = self.clock.now();
+        let assignee_exists = match msg.assignee.kind {
+            OwnerKind::Seller => self.sellers.contains(msg.assignee.id.as_str()),
+            OwnerKind::Team => self.teams.contains(msg.assignee.id.as_str()),
+            OwnerKind::Queue => self.queues.contains(msg.assignee.id.as_str()),
+        };
+        if !assignee_exists {
+            return ready(Err(Error::validation(
+                "assignee.id",
+                format!("{:?} {} does not exist", msg.assignee.kind, msg.assignee.id).to_lowercase(),
+            )));
+        }
+        let mut loaded = Vec::with_capacity(msg.record_ids.len());
+        for id in &msg.record_ids {
+            match self.load_record(id) {
+                Ok(r) => loaded.push((id.clone(), r)),
+                Err(e) => return ready(Err(e)),
+            }
+        }
+        if msg.only_eligible {
+            for (id, rec) in &loaded {
+                let Some(rec) = rec else { continue };
+                let found = eligibility::eligible(&self.catalog, &self.scripting, &self.book, rec, now);
+                let eligible = match msg.assignee.kind {
+                    OwnerKind::Seller => self
+                        .book
+                        .index
+                        .get(&msg.assignee.id)
+                        .is_some_and(|slot| found.sellers.contains(slot)),
+                    OwnerKind::Team => found.teams.contains(&msg.assignee.id),
+                    OwnerKind::Queue => false,
+                };
+                if !eligible {
+                    return ready(Err(Error::validation(
+                        "assignee",
+                        format!(
+                            "{} is not eligible for record {id} under the rules of its segment; nothing was assigned",
+                            msg.assignee.id
+                        ),
+                    )));
+                }
+            }
+        }
+        let order: Vec<Id> = msg.record_ids.clone();
+        let mut records = Vec::new();
+        let mut history = Vec::new();
+        let mut touched = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (id, rec) in loaded {
+            let Some(mut rec) = rec else { continue };
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let previous = rec.owner.clone();
+            if previous.as_ref() != Some(&msg.assignee) {
+                if rec.open {
+                    touched.extend(self.book.move_open(previous.as_ref(), Some(&msg.assignee)));
+                }
+                rec.previous_owner = previous.clone();
+                history.push(HistoryEntry {
+                    id: String::new(),
+                    record_id: rec.id.clone(),
+                    record_type: rec.record_type.clone(),
+                    assignee: msg.assignee.clone(),
+                    previous_owner: previous,
+                    at: now,
+                    by: ChangedBy::Manual,
+                    rule_id: None,
+                    run_id: None,
+                    actor: msg.actor.clone(),
+                });
+            }
+            if let Some(id) = msg.assignee.seller_id()
+                && let Some(slot) = self.book.index.get(id).copied()
+            {
+                // Manual assignments count in the round-robin order.
+                self.book.note_assignment(slot, now, None);
+                touched.push(slot);
+            }
+            rec.owner = Some(msg.assignee.clone());
+            rec.status_reason = Some(StatusReason::AssignedManually);
+            rec.rule_id = None;
+            rec.error_details = None;
+            rec.stage = Stage::Processed;
+            rec.updated_at = now;
+            records.push(rec);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let counters: Vec<(Id, SellerCounters)> = touched
+            .into_iter()
+            .map(|slot| (self.book.slots[slot].id.clone(), self.book.slots[slot].counters.clone()))
+            .collect();
+        let batch = Arc::new(BatchWrite {
+            records,
+            counters,
+            rule_rr: Vec::new(),
+            next_assignment_seq: self.book.next_assignment_seq,
+            history,
+            run: None,
+        });
+        let store = self.store.clone();
+        let job = batch.clone();
+        AtomicResponse::new(Box::pin(
+            async move { store.write(move |txn| write_batch(txn, &job)).await }
+                .into_actor(self)
+                .map(move |res, act, _| match res {
+                    Ok(_) => {
+                        let now = act.clock.now();
+                        let mut done = std::collections::HashSet::new();
+                        let by_id: std::collections::HashMap<&Id, &StoredRecord> =
+                            batch.records.iter().map(|r| (&r.id, r)).collect();
+                        let results = order
+                            .into_iter()
+                            .filter(|id| done.insert(id.clone()))
+                            .map(|id| match by_id.get(&id) {
+                                Some(r) => AssignResult {
+                                    record_id: id,
+                                    ok: true,
+                                    record: Some(r.status_view(now)),
+                                    error: None,
+                                },
+                                None => failure(id.clone(), Error::not_found("record", id.to_string())),
+                            })
+                            .collect();
+                        Ok(results)
+                    }
+                    Err(e) => {
+                        let _ = act.reload_counters();
+                        Err(e)
+                    }
+                }),
+        ))
+    }
+}

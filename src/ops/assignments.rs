@@ -1,0 +1,111 @@
+//! Manual assignment, eligible sellers and assignment history.
+
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::PageQuery;
+use crate::actors::assign::{AssignResult, EligibleSeller, EligibleSellers, ManualAssign};
+use crate::actors::history::ListAssignments;
+use crate::actors::mailbox;
+use crate::actors::table::Page;
+use crate::app::AppState;
+use crate::auth::{Permission, Principal};
+use crate::domain::Id;
+use crate::domain::record::{Owner, OwnerKind};
+use crate::error::Error;
+use crate::store::history::HistoryEntry;
+
+/// Most records one manual assignment may name.
+pub const MAX_RECORDS: usize = 1000;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    #[schema(value_type = Vec<String>)]
+    pub record_ids: Vec<Id>,
+    pub assignee: Assignee,
+    /// Refuse the whole request unless the assignee is eligible for every record.
+    #[serde(default)]
+    pub only_eligible: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assignee {
+    #[serde(rename = "type")]
+    pub kind: AssigneeKind,
+    #[schema(value_type = String)]
+    pub id: Id,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AssigneeKind {
+    Seller,
+    Team,
+}
+
+pub async fn assign(s: &AppState, who: &Principal, req: AssignRequest) -> Result<Vec<AssignResult>, Error> {
+    who.require(Permission::Configure)?;
+    if req.record_ids.is_empty() {
+        return Err(Error::validation("record_ids", "name at least one record"));
+    }
+    if req.record_ids.len() > MAX_RECORDS {
+        return Err(Error::validation(
+            "record_ids",
+            format!("at most {MAX_RECORDS} records per request"),
+        ));
+    }
+    let kind = match req.assignee.kind {
+        AssigneeKind::Seller => OwnerKind::Seller,
+        AssigneeKind::Team => OwnerKind::Team,
+    };
+    s.sellers
+        .send(ManualAssign {
+            record_ids: req.record_ids,
+            assignee: Owner {
+                kind,
+                id: req.assignee.id,
+            },
+            only_eligible: req.only_eligible,
+            actor: who.id.clone(),
+        })
+        .await
+        .map_err(mailbox)?
+}
+
+pub async fn eligible_sellers(s: &AppState, who: &Principal, record_id: &str) -> Result<Vec<EligibleSeller>, Error> {
+    who.require(Permission::ReadConfig)?;
+    let id = Id::parse("id", record_id)?;
+    s.sellers.send(EligibleSellers(id)).await.map_err(mailbox)?
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    /// Entries where this seller (or team, queue) is the assignee or the previous owner.
+    pub seller_id: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+}
+
+pub async fn history(s: &AppState, who: &Principal, q: HistoryQuery) -> Result<Page<HistoryEntry>, Error> {
+    who.require(Permission::ReadConfig)?;
+    let limit = PageQuery {
+        limit: q.limit,
+        after: None,
+    }
+    .limit()?;
+    s.history
+        .send(ListAssignments {
+            record_type: q.record_type,
+            record_id: q.record_id,
+            seller_id: q.seller_id,
+            after: q.after,
+            limit,
+        })
+        .await
+        .map_err(mailbox)?
+}
