@@ -26,5 +26,6 @@ pub mod ops;
 pub mod pipeline;
 pub mod scripting;
 pub mod store;
+pub mod w1;
 
 pub use app::{Application, ServeConfig};
