@@ -398,7 +398,7 @@ pub async fn put_rule(
     rule: Rule,
 ) -> Result<Saved<WithId<Rule>>, Error> {
     who.require(Permission::Configure)?;
-    let segment_id = parse_id(segment_id)?;
+    let segment_id = Id::parse("segment_id", segment_id)?;
     let rule_id = parse_id(rule_id)?;
     check_rule_references(s, &rule).await?;
     let created = s
@@ -425,7 +425,7 @@ pub async fn get_rule(s: &AppState, who: &Principal, segment_id: &str, rule_id: 
     let object = s
         .segments
         .send(GetRule {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             rule_id: rule_id.clone(),
         })
         .await
@@ -443,7 +443,7 @@ pub async fn list_rules(
     let page = s
         .segments
         .send(ListRules {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             after: q.after.clone(),
             limit: q.limit()?,
         })
@@ -456,7 +456,7 @@ pub async fn delete_rule(s: &AppState, who: &Principal, segment_id: &str, rule_i
     who.require(Permission::Configure)?;
     s.segments
         .send(DeleteRule {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             rule_id: parse_id(rule_id)?,
         })
         .await
