@@ -81,7 +81,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(super::strict::Strict(&mut de));
     let value = parsed.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();

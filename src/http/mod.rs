@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod routes;
+mod strict;
 
 use std::time::Instant;
 
