@@ -7,3 +7,5 @@ mod config_api;
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
+mod scripts_at_save;
+mod validation;
