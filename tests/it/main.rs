@@ -7,5 +7,6 @@ mod config_api;
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
+mod persistence;
 mod scripts_at_save;
 mod validation;
