@@ -292,3 +292,30 @@ fn the_binary_prints_a_first_token_once_and_refuses_a_second_server() {
         "a second start on the same directory prints no token: {printed:?}"
     );
 }
+
+#[test]
+fn a_start_that_cannot_listen_releases_the_data_directory() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut config = allot::ServeConfig::new(data.path(), taken.local_addr().expect("addr").to_string());
+    config.admin_token = Some(crate::helpers::ADMIN.to_string());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let system = actix::System::new();
+        let r = system.block_on(async move { allot::Application::build(config).await.map(|_| ()) });
+        let _ = tx.send(r.err().map(|e| e.to_string()));
+    });
+    let error = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the start attempt finished")
+        .expect("a start on a port in use fails");
+    assert!(error.contains("cannot listen"), "the failure says why: {error}");
+    drop(taken);
+
+    let app = TestApp::spawn_at(data.path(), chrono::Utc::now());
+    assert_eq!(
+        app.get("/api/v1/me").status,
+        200,
+        "the directory of a failed start can be opened again in the same process"
+    );
+}
