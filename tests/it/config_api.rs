@@ -391,3 +391,43 @@ fn cursor_paging_visits_every_object_once_in_order() {
         "an empty list is one empty page"
     );
 }
+
+#[test]
+fn paging_segments_in_priority_order_survives_changes_between_pages() {
+    let app = TestApp::spawn();
+    for (id, priority) in [("b", 1), ("z", 1), ("m", 2), ("y", 2), ("a", 3)] {
+        let r = app.put(
+            &format!("/api/v1/segments/{id}"),
+            fixtures::segment("lead", priority, None),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let ids = |r: &crate::helpers::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    let first = app.get("/api/v1/segments?record_type=lead&limit=2");
+    assert_eq!(ids(&first), ["b", "z"]);
+    let next = first.body["next"].as_str().expect("a next page").to_string();
+    // A segment already seen goes away, another arrives after the cursor.
+    assert_eq!(app.delete("/api/v1/segments/b").status, 204);
+    assert_eq!(
+        app.put("/api/v1/segments/c", fixtures::segment("lead", 2, None)).status,
+        201
+    );
+    let second = app.get(&format!("/api/v1/segments?record_type=lead&limit=2&after={next}"));
+    assert_eq!(second.status, 200, "{}", second.text);
+    assert_eq!(
+        ids(&second),
+        ["c", "m"],
+        "the next page starts after the last segment seen"
+    );
+    let next = second.body["next"].as_str().expect("a last page").to_string();
+    let third = app.get(&format!("/api/v1/segments?record_type=lead&limit=2&after={next}"));
+    assert_eq!(ids(&third), ["y", "a"]);
+    assert_eq!(third.body["next"], Value::Null);
+}
