@@ -89,15 +89,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
             | serde_json::error::Category::Io => Error::InvalidJson(format!("the body is not valid JSON: {inner}")),
-            serde_json::error::Category::Data => {
-                let message = strip_position(&inner.to_string());
-                Error::validation(field_of(&path, &message).unwrap_or_else(|| "body".to_string()), message)
-            }
+            serde_json::error::Category::Data => invalid_value(&path, &inner),
         }
     })?;
     de.end()
         .map_err(|e| Error::InvalidJson(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Reads already parsed JSON into `T` with the same checks and field names as [`Body`]
+/// (for bodies whose shape is known only after a look at the JSON).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(super::strict::Strict(value)).map_err(|e| {
+        let path = e.path().to_string();
+        invalid_value(&path, &e.into_inner())
+    })
+}
+
+fn invalid_value(path: &str, error: &serde_json::Error) -> Error {
+    let message = strip_position(&error.to_string());
+    Error::validation(field_of(path, &message).unwrap_or_else(|| "body".to_string()), message)
 }
 
 /// The field an error names: serde reports a missing (or repeated) field at the path of

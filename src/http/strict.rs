@@ -248,8 +248,11 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for StrictVariant<A> {
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
+    use serde_json::json;
 
     use super::Strict;
+    use crate::error::Error;
+    use crate::http::extract::{from_value, parse_json};
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Inner {
@@ -286,5 +289,56 @@ mod tests {
         assert!(parse(r#"["x", null, []]"#).is_err());
         assert!(parse(r#"{"name": "x", "inner": [1], "list": []}"#).is_err());
         assert!(parse(r#"{"name": "x", "inner": null, "list": [[2]]}"#).is_err());
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read only to be refused
+    struct Probe {
+        name: String,
+        inner: Option<ProbeInner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct ProbeInner {
+        at: u32,
+    }
+
+    fn field(e: Error) -> String {
+        match e {
+            Error::Validation { field, .. } => field,
+            other => panic!("expected validation_failed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bytes_and_values_name_the_same_fields() {
+        for (body, expected) in [
+            (json!({}), "name"),
+            (json!({"name": "x", "inner": {}}), "inner.at"),
+            (json!({"name": "x", "inner": {"at": "1"}}), "inner.at"),
+            (json!({"name": "x", "extra": 1}), "extra"),
+            (json!({"name": "x", "inner": [1]}), "inner"),
+            (json!(["x", null]), "body"),
+        ] {
+            let from_bytes = parse_json::<Probe>(body.to_string().as_bytes()).expect_err("refused");
+            assert_eq!(field(from_bytes), expected, "bytes {body}");
+            let from_value = from_value::<Probe>(body.clone()).expect_err("refused");
+            assert_eq!(field(from_value), expected, "value {body}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_invalid_json() {
+        assert!(matches!(
+            parse_json::<Probe>(b"{\"name\": "),
+            Err(Error::InvalidJson(_))
+        ));
+        assert!(matches!(
+            parse_json::<Probe>(b"{\"name\": \"x\"} {}"),
+            Err(Error::InvalidJson(_))
+        ));
     }
 }
