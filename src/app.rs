@@ -107,23 +107,15 @@ impl Application {
             scheduler,
             history,
         });
-        let mut server = actix_web::HttpServer::new({
-            let state = state.clone();
-            move || crate::http::app(state.clone())
-        })
-        .shutdown_timeout(10);
-        if config.workers > 0 {
-            server = server.workers(config.workers);
-        }
-        let server = server.bind(&config.bind).map_err(|source| StartError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?;
-        let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
-            addr: config.bind.clone(),
-            source: std::io::Error::other("no address bound"),
-        })?;
-        let server = server.run();
+        let (server, addr) = match listen(&config, state) {
+            Ok(bound) => bound,
+            Err(e) => {
+                // Nothing serves: stop the actors and the writer now, so that the data
+                // file is released when this returns (a caller may try again at once).
+                stop(arbiters, &store);
+                return Err(e);
+            }
+        };
         Ok(Application {
             addr,
             server,
@@ -144,16 +136,38 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], then flushes the writer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        // Stop the actor threads so that every handle on the data file is released
-        // before this returns (a restart in the same process can open it at once).
-        for arbiter in &self.arbiters {
-            arbiter.stop();
-        }
-        for arbiter in self.arbiters {
-            let _ = arbiter.join();
-        }
-        self.store.close();
-        self.store.wait_released(std::time::Duration::from_secs(10));
+        stop(self.arbiters, &self.store);
         result
     }
+}
+
+/// Binds the HTTP server and starts it.
+fn listen(config: &ServeConfig, state: actix_web::web::Data<AppState>) -> Result<(Server, SocketAddr), StartError> {
+    let mut server = actix_web::HttpServer::new(move || crate::http::app(state.clone())).shutdown_timeout(10);
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    let server = server.bind(&config.bind).map_err(|source| StartError::Bind {
+        addr: config.bind.clone(),
+        source,
+    })?;
+    let addr = server.addrs().first().copied().ok_or_else(|| StartError::Bind {
+        addr: config.bind.clone(),
+        source: std::io::Error::other("no address bound"),
+    })?;
+    Ok((server.run(), addr))
+}
+
+/// Stops the actor threads and the store writer, and waits until every other handle on
+/// the data file is gone, so that it is released before this returns (a restart in the
+/// same process can open it at once).
+fn stop(arbiters: Vec<Arbiter>, store: &Store) {
+    for arbiter in &arbiters {
+        arbiter.stop();
+    }
+    for arbiter in arbiters {
+        let _ = arbiter.join();
+    }
+    store.close();
+    store.wait_released(std::time::Duration::from_secs(10));
 }

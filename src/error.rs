@@ -21,6 +21,9 @@ pub enum Error {
     Forbidden(String),
     #[error("{kind} {id} does not exist")]
     NotFound { kind: &'static str, id: String },
+    /// No route answers this method and path.
+    #[error("{method} {path} was not found")]
+    NoRoute { method: String, path: String },
     #[error("{0}")]
     Conflict(String),
     #[error("internal error")]
@@ -50,7 +53,7 @@ impl Error {
             Error::Script(_) => "script_error",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
-            Error::NotFound { .. } => "not_found",
+            Error::NotFound { .. } | Error::NoRoute { .. } => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Internal(_) => "internal",
         }
@@ -69,6 +72,7 @@ impl Error {
             Error::Validation { field, .. } => Some(json!({ "field": field })),
             Error::Script(e) => Some(e.details()),
             Error::NotFound { kind, id } => Some(json!({ "kind": kind, "id": id })),
+            Error::NoRoute { method, path } => Some(json!({ "method": method, "path": path })),
             _ => None,
         }
     }

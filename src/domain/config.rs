@@ -56,8 +56,10 @@ pub struct Availability {
     pub time_off: Vec<TimeOff>,
 }
 
+/// Read through a string (not as an enum) so that a bad day, or a bad interval under a
+/// day, is reported at `working_hours.<day>`: a map key read as an enum loses its name.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum Weekday {
     Mon,
     Tue,
@@ -66,6 +68,27 @@ pub enum Weekday {
     Fri,
     Sat,
     Sun,
+}
+
+impl TryFrom<String> for Weekday {
+    type Error = String;
+
+    fn try_from(day: String) -> Result<Weekday, String> {
+        Ok(match day.as_str() {
+            "mon" => Weekday::Mon,
+            "tue" => Weekday::Tue,
+            "wed" => Weekday::Wed,
+            "thu" => Weekday::Thu,
+            "fri" => Weekday::Fri,
+            "sat" => Weekday::Sat,
+            "sun" => Weekday::Sun,
+            _ => {
+                return Err(format!(
+                    "{day:?} is not a weekday; use mon, tue, wed, thu, fri, sat or sun"
+                ));
+            }
+        })
+    }
 }
 
 impl Weekday {

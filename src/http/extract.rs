@@ -87,7 +87,7 @@ fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = R
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(super::strict::Strict(&mut de));
     let value = parsed.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -95,16 +95,43 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
             | serde_json::error::Category::Io => Error::InvalidJson(format!("the body is not valid JSON: {inner}")),
-            serde_json::error::Category::Data => {
-                let field = if path == "." { String::new() } else { path };
-                let message = strip_position(&inner.to_string());
-                Error::validation(if field.is_empty() { "body".to_string() } else { field }, message)
-            }
+            serde_json::error::Category::Data => invalid_value(&path, &inner),
         }
     })?;
     de.end()
         .map_err(|e| Error::InvalidJson(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Reads already parsed JSON into `T` with the same checks and field names as [`Body`]
+/// (for bodies whose shape is known only after a look at the JSON).
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(super::strict::Strict(value)).map_err(|e| {
+        let path = e.path().to_string();
+        invalid_value(&path, &e.into_inner())
+    })
+}
+
+fn invalid_value(path: &str, error: &serde_json::Error) -> Error {
+    let message = strip_position(&error.to_string());
+    Error::validation(field_of(path, &message).unwrap_or_else(|| "body".to_string()), message)
+}
+
+/// The field an error names: serde reports a missing (or repeated) field at the path of
+/// the object that lacks it, so the field's own name, given in the message, is appended.
+/// `None` for the whole body or query.
+fn field_of(path: &str, message: &str) -> Option<String> {
+    let parent = (path != ".").then_some(path);
+    let named = ["missing field `", "duplicate field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    match (parent, named) {
+        (Some(p), Some(f)) => Some(format!("{p}.{f}")),
+        (None, Some(f)) => Some(f.to_string()),
+        (Some(p), None) => Some(p.to_string()),
+        (None, None) => None,
+    }
 }
 
 /// serde's messages end in " at line 1 column 42", which means nothing to an API client.
@@ -123,14 +150,14 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Query<T>, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = serde_urlencoded::from_str::<T>(req.query_string()).map_err(|e| {
-            let message = e.to_string();
-            let field = message
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_else(|| "query".to_string());
-            Error::validation(field, message)
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
+        let parsed = serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            Error::validation(
+                field_of(&path, &message).unwrap_or_else(|| "query".to_string()),
+                message,
+            )
         });
         std::future::ready(parsed.map(Query))
     }

@@ -5,13 +5,14 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod routes;
+mod strict;
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::web::{self, Data};
-use actix_web::{App, HttpResponse};
+use actix_web::{App, HttpRequest, HttpResponse};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
@@ -57,8 +58,11 @@ pub fn app(
     app.app_data(state)
         .app_data(api)
         .route("/openapi.json", web::get().to(openapi_json))
-        .default_service(web::to(|| async {
-            Err::<HttpResponse, _>(Error::not_found("route", "this path"))
+        .default_service(web::to(|req: HttpRequest| async move {
+            Err::<HttpResponse, _>(Error::NoRoute {
+                method: req.method().to_string(),
+                path: req.path().to_string(),
+            })
         }))
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service;

@@ -310,7 +310,7 @@ pub async fn get_segment(s: &AppState, who: &Principal, id: &str) -> Result<Segm
 }
 
 /// Without `record_type`, every segment in id order; with it, that type's segments in
-/// priority order (the cursor is then a position).
+/// priority order (the cursor is then `priority:id`).
 pub async fn list_segments(
     s: &AppState,
     who: &Principal,
@@ -328,14 +328,27 @@ pub async fn list_segments(
         Some(rt) => {
             let rt = RecordType::parse("record_type", rt)?;
             let all = s.segments.send(SegmentsOfType(rt)).await.map_err(mailbox)?;
-            let start = match &q.after {
-                None => 0,
-                Some(a) => a
-                    .parse::<usize>()
-                    .map_err(|_| Error::validation("after", "not a cursor of this list"))?,
+            // The cursor is the last (priority, id) seen, not a position, so that a page
+            // neither skips nor repeats a segment when others change between pages.
+            let after = match &q.after {
+                None => None,
+                Some(a) => Some(
+                    a.split_once(':')
+                        .and_then(|(p, id)| Some((p.parse::<u32>().ok()?, id)))
+                        .ok_or_else(|| Error::validation("after", "not a cursor of this list"))?,
+                ),
             };
-            let items: Vec<(Id, Segment)> = all.iter().skip(start).take(limit).cloned().collect();
-            let next = (start + items.len() < all.len()).then(|| (start + items.len()).to_string());
+            let mut items: Vec<(Id, Segment)> = all
+                .into_iter()
+                .filter(|(id, seg)| after.is_none_or(|(p, a)| (seg.priority, id.as_str()) > (p, a)))
+                .take(limit + 1)
+                .collect();
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|(id, seg)| format!("{}:{id}", seg.priority))
+            } else {
+                None
+            };
             Page { items, next }
         }
     };
@@ -398,7 +411,7 @@ pub async fn put_rule(
     rule: Rule,
 ) -> Result<Saved<WithId<Rule>>, Error> {
     who.require(Permission::Configure)?;
-    let segment_id = parse_id(segment_id)?;
+    let segment_id = Id::parse("segment_id", segment_id)?;
     let rule_id = parse_id(rule_id)?;
     check_rule_references(s, &rule).await?;
     let created = s
@@ -425,7 +438,7 @@ pub async fn get_rule(s: &AppState, who: &Principal, segment_id: &str, rule_id: 
     let object = s
         .segments
         .send(GetRule {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             rule_id: rule_id.clone(),
         })
         .await
@@ -443,7 +456,7 @@ pub async fn list_rules(
     let page = s
         .segments
         .send(ListRules {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             after: q.after.clone(),
             limit: q.limit()?,
         })
@@ -456,7 +469,7 @@ pub async fn delete_rule(s: &AppState, who: &Principal, segment_id: &str, rule_i
     who.require(Permission::Configure)?;
     s.segments
         .send(DeleteRule {
-            segment_id: parse_id(segment_id)?,
+            segment_id: Id::parse("segment_id", segment_id)?,
             rule_id: parse_id(rule_id)?,
         })
         .await

@@ -32,7 +32,7 @@ const DB_FILE: &str = "allot.redb";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the data file {0} is already open in another allot process")]
+    #[error("the data file {0} is already open: another allot server is using it")]
     AlreadyOpen(PathBuf),
     #[error("the data file has schema version {found}, this allot needs {expected}")]
     SchemaMismatch { found: u64, expected: u64 },

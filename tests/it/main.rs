@@ -1,6 +1,12 @@
 //! One integration binary: every test starts a real allot server on port 0 with a
 //! temporary redb file and talks to it over HTTP.
 
+mod auth;
 mod config_api;
+#[allow(dead_code)] // not every test module uses every fixture
+mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
+mod persistence;
+mod scripts_at_save;
+mod validation;
