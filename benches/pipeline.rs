@@ -17,9 +17,8 @@ use allot::scripting::{ScriptPurpose, Scripting};
 use allot::w1;
 
 fn catalog(scripting: &Scripting) -> SegmentCatalog {
-    let compile = |purpose, src: Option<&str>| {
-        src.and_then(|s| scripting.compile(purpose, s).expect("W1 scripts compile"))
-    };
+    let compile =
+        |purpose, src: Option<&str>| src.and_then(|s| scripting.compile(purpose, s).expect("W1 scripts compile"));
     let mut cat = SegmentCatalog {
         generation: 1,
         ..Default::default()
@@ -78,7 +77,10 @@ fn record(i: u64) -> StoredRecord {
 }
 
 fn main() {
-    let n: u64 = std::env::var("W1_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: u64 = std::env::var("W1_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let scripting = Scripting::new();
     let cat = catalog(&scripting);
     let sellers: Vec<_> = (0..w1::SELLERS).map(w1::seller).collect();
@@ -89,7 +91,11 @@ fn main() {
         std::iter::empty(),
         &Settings::default(),
     );
-    let seg_pos: HashMap<String, u64> = w1::SEGMENTS.iter().enumerate().map(|(i, s)| (s.0.to_string(), i as u64)).collect();
+    let seg_pos: HashMap<String, u64> = w1::SEGMENTS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.0.to_string(), i as u64))
+        .collect();
     let mut rng = Rng::seeded();
     let now = w1::epoch() + chrono::Duration::days(30);
     let records: Vec<StoredRecord> = (0..n).map(record).collect();
@@ -107,7 +113,11 @@ fn main() {
         match (&rec.owner, &rec.rule_id, &rec.segment_id) {
             (Some(owner), Some(rule), Some(seg)) => {
                 let rule_pos = u64::from(rule.as_str().ends_with("-lb"));
-                if rule_pos == 0 { by_rr += 1 } else { by_lb += 1 }
+                if rule_pos == 0 {
+                    by_rr += 1
+                } else {
+                    by_lb += 1
+                }
                 let seller_pos: u64 = owner.id.as_str()[2..].parse().unwrap_or(u64::MAX);
                 decisions.push((seg_pos[seg.as_str()], rule_pos, seller_pos));
             }
@@ -146,7 +156,10 @@ fn digests(d: &[(u64, u64, u64)]) -> Vec<(&'static str, u64)> {
     let mut out = Vec::new();
     let mut h = OFFSET;
     for (s, r, p) in d {
-        h = fnv([*s as u32, *r as u32, *p as u32].iter().flat_map(|x| x.to_le_bytes()), h);
+        h = fnv(
+            [*s as u32, *r as u32, *p as u32].iter().flat_map(|x| x.to_le_bytes()),
+            h,
+        );
     }
     out.push(("u32le", h));
     let mut h = OFFSET;
@@ -156,7 +169,10 @@ fn digests(d: &[(u64, u64, u64)]) -> Vec<(&'static str, u64)> {
     out.push(("u64le", h));
     let mut h = OFFSET;
     for (s, r, p) in d {
-        h = fnv([*s as u16, *r as u16, *p as u16].iter().flat_map(|x| x.to_le_bytes()), h);
+        h = fnv(
+            [*s as u16, *r as u16, *p as u16].iter().flat_map(|x| x.to_le_bytes()),
+            h,
+        );
     }
     out.push(("u16le", h));
     let mut h = OFFSET;

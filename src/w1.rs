@@ -128,26 +128,90 @@ pub fn seller(j: usize) -> (Id, Seller) {
 
 /// The 21 segments: (id, priority, name, condition).
 pub const SEGMENTS: [(&str, &str, &str); 21] = [
-    ("w1-01", "US enterprise", r#"record.country == "US" && record.revenue > 100000"#),
+    (
+        "w1-01",
+        "US enterprise",
+        r#"record.country == "US" && record.revenue > 100000"#,
+    ),
     ("w1-02", "UK web", r#"record.country == "UK" && record.source == "web""#),
-    ("w1-03", "Big finance", r#"record.revenue > 150000 && record.industry == "finance""#),
-    ("w1-04", "Tech at trade shows", r#"record.source == "trade show" && record.industry == "tech""#),
-    ("w1-05", "Big retail from the web", r#"record.industry == "retail" && record.source == "web" && record.revenue > 100000"#),
-    ("w1-06", "German speakers in DE", r#"record.country == "DE" && record.language == "de""#),
-    ("w1-07", "FR mid-market", r#"record.country == "FR" && record.revenue > 50000"#),
-    ("w1-08", "English referrals", r#"record.language == "en" && record.source == "referral""#),
-    ("w1-09", "Warm health", r#"record.industry == "health" && record.source != "cold call""#),
-    ("w1-10", "Warm US", r#"record.country == "US" && record.source != "cold call""#),
-    ("w1-11", "Manufacturing", r#"record.industry == "manufacturing" && record.revenue > 60000"#),
+    (
+        "w1-03",
+        "Big finance",
+        r#"record.revenue > 150000 && record.industry == "finance""#,
+    ),
+    (
+        "w1-04",
+        "Tech at trade shows",
+        r#"record.source == "trade show" && record.industry == "tech""#,
+    ),
+    (
+        "w1-05",
+        "Big retail from the web",
+        r#"record.industry == "retail" && record.source == "web" && record.revenue > 100000"#,
+    ),
+    (
+        "w1-06",
+        "German speakers in DE",
+        r#"record.country == "DE" && record.language == "de""#,
+    ),
+    (
+        "w1-07",
+        "FR mid-market",
+        r#"record.country == "FR" && record.revenue > 50000"#,
+    ),
+    (
+        "w1-08",
+        "English referrals",
+        r#"record.language == "en" && record.source == "referral""#,
+    ),
+    (
+        "w1-09",
+        "Warm health",
+        r#"record.industry == "health" && record.source != "cold call""#,
+    ),
+    (
+        "w1-10",
+        "Warm US",
+        r#"record.country == "US" && record.source != "cold call""#,
+    ),
+    (
+        "w1-11",
+        "Manufacturing",
+        r#"record.industry == "manufacturing" && record.revenue > 60000"#,
+    ),
     ("w1-12", "UK", r#"record.country == "UK" && record.revenue > 20000"#),
-    ("w1-13", "DE", r#"record.country == "DE" && record.industry != "government""#),
-    ("w1-14", "Big partners", r#"record.source == "partner" && record.revenue > 80000"#),
+    (
+        "w1-13",
+        "DE",
+        r#"record.country == "DE" && record.industry != "government""#,
+    ),
+    (
+        "w1-14",
+        "Big partners",
+        r#"record.source == "partner" && record.revenue > 80000"#,
+    ),
     ("w1-15", "ES", r#"record.country == "ES" && record.source != "partner""#),
     ("w1-16", "IT", r#"record.country == "IT" && record.revenue > 30000"#),
-    ("w1-17", "NL", r#"record.country == "NL" && record.language != "ja" && record.source != "cold call""#),
-    ("w1-18", "SE", r#"record.country == "SE" && record.industry != "energy" && record.revenue > 40000"#),
-    ("w1-19", "JP", r#"record.country == "JP" && record.source != "referral""#),
-    ("w1-20", "BR", r#"record.country == "BR" && record.revenue > 40000 && record.industry != "education""#),
+    (
+        "w1-17",
+        "NL",
+        r#"record.country == "NL" && record.language != "ja" && record.source != "cold call""#,
+    ),
+    (
+        "w1-18",
+        "SE",
+        r#"record.country == "SE" && record.industry != "energy" && record.revenue > 40000"#,
+    ),
+    (
+        "w1-19",
+        "JP",
+        r#"record.country == "JP" && record.source != "referral""#,
+    ),
+    (
+        "w1-20",
+        "BR",
+        r#"record.country == "BR" && record.revenue > 40000 && record.industry != "education""#,
+    ),
     ("w1-21", "Catch-all", ""),
 ];
 
@@ -237,7 +301,9 @@ mod tests {
         assert_eq!(id.as_str(), "s-007");
         assert_eq!(s.attributes["country"], "SE");
         assert_eq!(s.attributes["language"], json!(["it"]));
-        let two = (0..SELLERS).filter(|j| seller(*j).1.attributes["language"].as_array().map(Vec::len) == Some(2)).count();
+        let two = (0..SELLERS)
+            .filter(|j| seller(*j).1.attributes["language"].as_array().map(Vec::len) == Some(2))
+            .count();
         assert_eq!(two, 267, "W1.md: 267 of 500 sellers have two languages");
     }
 }

@@ -17,6 +17,7 @@ use crate::auth::{Permission, Principal};
 use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
+use crate::http::extract::from_value;
 use crate::store::records::{read_record, segment_scope, type_scope, view_count, view_page};
 use crate::store::{keys, tables};
 
@@ -38,18 +39,11 @@ struct Batch {
 /// Parses one record or `{"records": [...]}`, naming the failing field.
 pub fn parse_ingest_body(body: Value) -> Result<(Vec<RecordInput>, bool), Error> {
     let is_batch = body.as_object().is_some_and(|o| o.contains_key("records"));
-    let parsed = if is_batch {
-        serde_path_to_error::deserialize::<_, Batch>(body).map(|b| b.records)
+    let records = if is_batch {
+        from_value::<Batch>(body)?.records
     } else {
-        serde_path_to_error::deserialize::<_, RecordInput>(body).map(|r| vec![r])
+        vec![from_value::<RecordInput>(body)?]
     };
-    let records = parsed.map_err(|e| {
-        let path = e.path().to_string();
-        Error::validation(
-            if path == "." { "body".into() } else { path },
-            e.into_inner().to_string(),
-        )
-    })?;
     if records.is_empty() {
         return Err(Error::validation("records", "send at least one record"));
     }

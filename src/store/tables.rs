@@ -12,7 +12,7 @@ pub const TEAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("teams");
 pub const QUEUES: TableDefinition<&str, &[u8]> = TableDefinition::new("queues");
 pub const SEQUENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sequences");
 pub const SEGMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("segments");
-/// Key: `segment_id \0 rule_id`.
+/// Key: `segment_id/rule_id` (`/` never occurs in an id).
 pub const RULES: TableDefinition<&str, &[u8]> = TableDefinition::new("rules");
 pub const RECORD_TYPES: TableDefinition<&str, &[u8]> = TableDefinition::new("record_types");
 /// One row, key `settings`.

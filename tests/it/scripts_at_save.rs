@@ -121,8 +121,6 @@ fn eval_and_import_are_refused_where_they_stand() {
 }
 
 #[test]
-#[ignore = "scripting::engine classifies disabled symbols as `syntax` (its own unit test \
-            eval_and_import_are_refused_with_position fails too); owned by the scripting branch"]
 fn eval_and_import_are_of_kind_forbidden() {
     let app = TestApp::spawn();
     fixtures::seed(&app);
