@@ -1,5 +1,6 @@
 //! Plain types and the assignment logic: no IO, time comes from a [`clock::Clock`].
 
+pub mod availability;
 pub mod clock;
 pub mod config;
 pub mod ids;
