@@ -4,5 +4,6 @@ pub mod availability;
 pub mod clock;
 pub mod config;
 pub mod ids;
+pub mod schedule;
 
 pub use ids::{Id, RecordType};
