@@ -8,7 +8,7 @@ use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 
 use crate::actors::history::HistoryActor;
-use crate::actors::scheduler::SchedulerActor;
+use crate::actors::scheduler::{RunLog, ScheduledRun, SchedulerActor, StopScheduler};
 use crate::actors::segment::SegmentActor;
 use crate::actors::seller_capacity::SellerCapacityActor;
 use crate::auth::Auth;
@@ -69,6 +69,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     store: Store,
+    scheduler: Addr<SchedulerActor>,
     arbiters: Vec<Arbiter>,
     /// The secret of the administrator token made at first start, to print once.
     pub first_admin_token: Option<String>,
@@ -84,7 +85,10 @@ impl Application {
 
         let segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
         let seller_actor = SellerCapacityActor::load(store.clone())?;
-        let scheduler_actor = SchedulerActor::load(store.clone())?;
+        // Where due scheduled runs go. RunLog only logs them: swap in the recipient of the
+        // reassignment-run actor (`Handler<ScheduledRun>`) once the run path exists.
+        let scheduled_runs: Recipient<ScheduledRun> = RunLog.start().recipient();
+        let scheduler_actor = SchedulerActor::load(store.clone(), config.clock.clone(), scheduled_runs)?;
         let history_actor = HistoryActor::load(store.clone())?;
         // Scripts run in the segment and seller actors: give each its own thread so that
         // they never stall the HTTP workers.
@@ -102,7 +106,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             segments,
             sellers,
-            scheduler,
+            scheduler: scheduler.clone(),
             history,
         });
         let mut server = actix_web::HttpServer::new({
@@ -126,6 +130,7 @@ impl Application {
             addr,
             server,
             store,
+            scheduler,
             arbiters,
             first_admin_token: first.map(|t| t.token),
         })
@@ -142,6 +147,8 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], then flushes the writer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // The job library's timers keep running until told to stop.
+        let _ = self.scheduler.send(StopScheduler).await;
         // Stop the actor threads so that every handle on the data file is released
         // before this returns (a restart in the same process can open it at once).
         for arbiter in &self.arbiters {
