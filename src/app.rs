@@ -147,8 +147,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], then flushes the writer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        // The job library's timers keep running until told to stop.
-        let _ = self.scheduler.send(StopScheduler).await;
+        // The job library's timers keep running until told to stop; a scheduler that does
+        // not answer must not hold up the shutdown.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.scheduler.send(StopScheduler)).await;
         // Stop the actor threads so that every handle on the data file is released
         // before this returns (a restart in the same process can open it at once).
         for arbiter in &self.arbiters {
