@@ -8,7 +8,7 @@ use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 
 use crate::actors::history::HistoryActor;
-use crate::actors::scheduler::SchedulerActor;
+use crate::actors::scheduler::{SchedulerActor, StopScheduler};
 use crate::actors::segment::{SegmentActor, SubscribeCatalog};
 use crate::actors::seller_capacity::SellerCapacityActor;
 use crate::auth::Auth;
@@ -69,6 +69,7 @@ pub struct Application {
     addr: SocketAddr,
     server: Server,
     store: Store,
+    scheduler: Addr<SchedulerActor>,
     arbiters: Vec<Arbiter>,
     /// The secret of the administrator token made at first start, to print once.
     pub first_admin_token: Option<String>,
@@ -85,13 +86,21 @@ impl Application {
         let mut segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
         let catalog = Arc::new(segment_actor.catalog());
         let seller_actor = SellerCapacityActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
-        let scheduler_actor = SchedulerActor::load(store.clone())?;
         let history_actor = HistoryActor::load(store.clone())?;
         // Scripts run in the segment and seller actors: give each its own thread so that
         // they never stall the HTTP workers.
         let arbiters = vec![Arbiter::new(), Arbiter::new(), Arbiter::new()];
         let segments = SegmentActor::start_in_arbiter(&arbiters[0].handle(), |_| segment_actor);
         let sellers = SellerCapacityActor::start_in_arbiter(&arbiters[1].handle(), |_| seller_actor);
+        // Scheduled runs go through the same path as "run now".
+        let scheduler_actor =
+            match SchedulerActor::load(store.clone(), config.clock.clone(), sellers.clone().recipient()) {
+                Ok(a) => a,
+                Err(e) => {
+                    stop(arbiters, &store);
+                    return Err(e.into());
+                }
+            };
         let scheduler = SchedulerActor::start_in_arbiter(&arbiters[2].handle(), |_| scheduler_actor);
         let history = HistoryActor::start_in_arbiter(&arbiters[2].handle(), |_| history_actor);
         segments.do_send(SubscribeCatalog(sellers.clone().recipient()));
@@ -104,7 +113,7 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             segments,
             sellers,
-            scheduler,
+            scheduler: scheduler.clone(),
             history,
         });
         let (server, addr) = match listen(&config, state) {
@@ -120,6 +129,7 @@ impl Application {
             addr,
             server,
             store,
+            scheduler,
             arbiters,
             first_admin_token: first.map(|t| t.token),
         })
@@ -136,6 +146,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM or [`ServerHandle::stop`], then flushes the writer.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // The job library's timers keep running until told to stop; a scheduler that does
+        // not answer must not hold up the shutdown.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.scheduler.send(StopScheduler)).await;
         stop(self.arbiters, &self.store);
         result
     }

@@ -679,3 +679,17 @@ impl Handler<RunSegment> for SellerCapacityActor {
         ))
     }
 }
+
+impl Handler<crate::actors::scheduler::ScheduledRun> for SellerCapacityActor {
+    type Result = ();
+
+    /// A scheduled run goes through the same path as "run now".
+    fn handle(&mut self, msg: crate::actors::scheduler::ScheduledRun, ctx: &mut Context<Self>) {
+        tracing::info!(segment_id = %msg.segment_id, scheduled_for = %msg.scheduled_for, "scheduled run");
+        ctx.notify(RunSegment {
+            segment_id: msg.segment_id,
+            limit: None,
+            trigger: RunTrigger::Scheduled,
+        });
+    }
+}

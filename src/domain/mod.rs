@@ -5,5 +5,6 @@ pub mod clock;
 pub mod config;
 pub mod ids;
 pub mod record;
+pub mod schedule;
 
 pub use ids::{Id, RecordType};

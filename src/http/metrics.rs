@@ -1,5 +1,5 @@
-//! Prometheus text metrics: request counts and latency histograms per route, and the
-//! store writer's group-commit figures.
+//! Prometheus text metrics: request counts and latency histograms per route, the store
+//! writer's group-commit figures and scheduled runs per segment.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -133,4 +133,19 @@ impl Metrics {
         );
         out
     }
+}
+
+/// `allot_scheduled_runs_total{segment="..."}`: scheduled runs fired since start, for every
+/// segment with a schedule. Ids are `[A-Za-z0-9_.:-]`, so labels need no escaping.
+pub fn render_scheduled_runs(counts: &BTreeMap<crate::domain::Id, u64>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP allot_scheduled_runs_total Scheduled reassignment runs fired since start, per segment."
+    );
+    let _ = writeln!(out, "# TYPE allot_scheduled_runs_total counter");
+    for (segment, n) in counts {
+        let _ = writeln!(out, "allot_scheduled_runs_total{{segment=\"{segment}\"}} {n}");
+    }
+    out
 }

@@ -2,12 +2,11 @@
 //! settings, record-type schemas, tokens.
 
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::PageQuery;
 use crate::actors::mailbox;
-use crate::actors::scheduler::{GetSchedule, SegmentDeleted};
+use crate::actors::scheduler::{GetSchedule, ScheduleView, SegmentDeleted};
 use crate::actors::segment::{DeleteRule, GetRule, ListRules, PutRule, SegmentsOfType};
 use crate::actors::seller_capacity::{
     FindMissing, GetSellerView, GetSettings, ListSellerViews, PutSettings, RefKind, SellerView,
@@ -230,8 +229,7 @@ pub struct SegmentView {
     #[serde(flatten)]
     pub segment: Segment,
     pub unassigned_count: u64,
-    #[schema(value_type = Option<Object>)]
-    pub schedule: Option<Value>,
+    pub schedule: Option<ScheduleView>,
 }
 
 async fn segment_view(s: &AppState, id: Id, segment: Segment) -> Result<SegmentView, Error> {

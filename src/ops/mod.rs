@@ -4,6 +4,7 @@
 pub mod assignments;
 pub mod config;
 pub mod records;
+pub mod schedules;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

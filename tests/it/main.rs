@@ -8,5 +8,6 @@ mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
 mod persistence;
+mod schedules;
 mod scripts_at_save;
 mod validation;

@@ -3,6 +3,7 @@
 mod assignments;
 mod config;
 mod records;
+mod schedules;
 mod system;
 
 use actix_web::HttpResponse;
@@ -29,6 +30,7 @@ fn configure_api(cfg: &mut ServiceConfig) {
     config::configure(cfg);
     records::configure(cfg);
     assignments::configure(cfg);
+    schedules::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::actors::scheduler::ScheduledRunCounts;
 use crate::app::AppState;
 use crate::auth::{NewToken, Principal, Role, TokenInfo};
 use crate::error::Error;
@@ -42,9 +43,12 @@ async fn healthz(s: Data<AppState>) -> HttpResponse {
 #[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 #[get("/metrics")]
 async fn metrics(s: Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(s.metrics.render(s.store.writer_stats()))
+    let mut body = s.metrics.render(s.store.writer_stats());
+    // A stopped scheduler leaves its lines out rather than failing the scrape.
+    if let Ok(counts) = s.scheduler.send(ScheduledRunCounts).await {
+        body.push_str(&crate::http::metrics::render_scheduled_runs(&counts));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
 /// The calling token.
