@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, ParseErrorType, Scope};
+use rhai::{AST, Dynamic, Engine, EvalAltResult, LexError, Map, ParseErrorType, Scope};
 
 use super::error::{ScriptError, ScriptErrorKind};
 
@@ -111,15 +111,22 @@ impl Scripting {
             scope.push_dynamic(*var, Dynamic::UNIT);
         }
         let ast = self.engine.compile_with_scope(&scope, source).map_err(|e| {
-            let kind = match e.err_type() {
-                ParseErrorType::Reserved(_) => ScriptErrorKind::Forbidden,
-                _ => ScriptErrorKind::Syntax,
-            };
-            let message = match e.err_type() {
-                ParseErrorType::Reserved(s) if s == "eval" || s == "import" => {
-                    format!("'{s}' is not allowed in allot scripts")
+            // A disabled keyword comes back as `Reserved` (`import`) or as a lexer error
+            // (`eval`, which the tokenizer knows as a keyword).
+            let forbidden = match e.err_type() {
+                ParseErrorType::Reserved(s) => Some(s.as_str()),
+                ParseErrorType::BadInput(LexError::ImproperSymbol(s, _)) if s == "eval" || s == "import" => {
+                    Some(s.as_str())
                 }
-                other => other.to_string(),
+                _ => None,
+            };
+            let (kind, message) = match forbidden {
+                Some(s @ ("eval" | "import")) => (
+                    ScriptErrorKind::Forbidden,
+                    format!("'{s}' is not allowed in allot scripts"),
+                ),
+                Some(_) => (ScriptErrorKind::Forbidden, e.err_type().to_string()),
+                None => (ScriptErrorKind::Syntax, e.err_type().to_string()),
             };
             ScriptError::new(kind, message).at(e.position())
         })?;
