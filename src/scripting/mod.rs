@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod view;
 
+pub use analysis::{ScriptReads, analyse};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use view::{record_map, seller_map};
+pub use view::{json_to_dynamic, record_map, seller_map};
