@@ -8,9 +8,10 @@
 pub mod analysis;
 mod engine;
 mod error;
+mod natives;
 mod view;
 
 pub use analysis::{ScriptReads, analyse};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use view::{json_to_dynamic, record_map, seller_map};
+pub use view::{Bindings, json_to_dynamic, record_map, seller_map};
