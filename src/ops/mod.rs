@@ -2,6 +2,7 @@
 //! web console) call these; they know nothing of HTTP.
 
 pub mod config;
+pub mod scripts;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -14,4 +14,4 @@ mod view;
 pub use analysis::{ScriptReads, analyse};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use view::{Bindings, json_to_dynamic, record_map, seller_map};
+pub use view::{Bindings, api_time, json_to_dynamic, record_map, seller_map};

@@ -56,6 +56,12 @@ pub fn json_to_dynamic(v: &Value) -> Dynamic {
     }
 }
 
+/// A time as scripts see it: the API's RFC 3339 form (`2026-11-23T09:00:00Z`, fractions
+/// only when present), so a script compares the same strings clients send and read.
+pub fn api_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// The `record` a script sees: built-in fields plus every attribute as a field.
 pub fn record_map(
     id: &str,
@@ -74,7 +80,7 @@ pub fn record_map(
     m.insert("record_type".into(), record_type.into());
     m.insert("name".into(), name.into());
     m.insert("topic".into(), topic.into());
-    m.insert("created_on".into(), created_on.to_rfc3339().into());
+    m.insert("created_on".into(), api_time(created_on).into());
     let age = (now - created_on).num_seconds() as f64 / 3600.0;
     m.insert("age_hours".into(), Dynamic::from_float(age));
     m

@@ -1,6 +1,7 @@
 //! Route table: one module per resource, registered under `/api/v1`.
 
 mod config;
+mod scripts;
 mod system;
 
 use actix_web::HttpResponse;
@@ -25,6 +26,7 @@ where
 fn configure_api(cfg: &mut ServiceConfig) {
     system::configure(cfg);
     config::configure(cfg);
+    scripts::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.
