@@ -110,11 +110,13 @@ pub struct LiteralComparison {
 /// Walks `script`'s AST, including the bodies of functions it defines.
 ///
 /// Which names denote the record and the seller: at the top level, the variables the
-/// script's purpose puts in scope (`record`, and `seller` for seller conditions). rhai
-/// functions do not see the caller's variables, so in a function body the record is a
-/// parameter: the first parameter of `distribute(record, candidates)`, and any parameter
-/// named `record` (the convention; a caller passing the record to a function has already
-/// made it dynamic, so this only adds field names, never removes any).
+/// script's purpose puts in scope (`record`, and `seller` for seller conditions). A rhai
+/// function sees only its parameters, unless it is called as `f!(...)`, which runs it in
+/// the caller's scope. So in a function body the record is the first parameter of
+/// `distribute(record, candidates)`, and anything named `record` (a parameter, by
+/// convention, or the caller's `record` reached through `f!()`); likewise `seller` in
+/// seller conditions. A call that passes the record on, or runs in the caller's scope,
+/// has already made the record dynamic, so this only adds field names, never removes any.
 pub fn analyse(script: &Script) -> ScriptReads {
     analyse_ast(&script.ast, script.purpose)
 }
@@ -152,8 +154,9 @@ fn analyse_ast(ast: &AST, purpose: ScriptPurpose) -> ScriptReads {
                 .params
                 .iter()
                 .enumerate()
-                .filter(|(i, p)| p.as_str() == "record" || (is_distribute && *i == 0))
+                .filter(|(i, p)| is_distribute && *i == 0 && p.as_str() != "record")
                 .map(|(_, p)| p.clone())
+                .chain(std::iter::once("record".into()))
                 .collect();
             FnScope {
                 start: f.body.start_position(),
@@ -162,6 +165,11 @@ fn analyse_ast(ast: &AST, purpose: ScriptPurpose) -> ScriptReads {
             }
         })
         .collect();
+    let fn_seller: Vec<ImmutableString> = if purpose == ScriptPurpose::SellerCondition {
+        vec!["seller".into()]
+    } else {
+        Vec::new()
+    };
     // Statements that cannot be placed treat every record-like name as the record.
     let all_record_names: Vec<ImmutableString> = functions
         .iter()
@@ -190,7 +198,7 @@ fn analyse_ast(ast: &AST, purpose: ScriptPurpose) -> ScriptReads {
             Some(f) => f.record_names.clone(),
             None => all_record_names.clone(),
         };
-        walker.seller_names = Vec::new();
+        walker.seller_names = fn_seller.clone();
         walker.stmt(stmt);
         true
     });
@@ -407,6 +415,13 @@ impl Walker {
 
     fn fn_call(&mut self, f: &FnCallExpr, pos: Position) {
         let name = f.name.as_str();
+        if f.capture_parent_scope {
+            // `f!(...)` runs `f` in this scope: it may read (or shadow) anything here.
+            self.whole_use(Root::Record);
+            if !self.seller_names.is_empty() {
+                self.whole_use(Root::Seller);
+            }
+        }
         if NONDETERMINISTIC_FNS.contains(&name) {
             self.reads.nondeterministic = true;
         }
@@ -845,6 +860,20 @@ mod tests {
         let r = reads(ScriptPurpose::Distribution, src);
         assert_eq!(fields(&r), ["vip"]);
         assert!(!r.record_dynamic);
+    }
+
+    #[test]
+    fn a_function_run_in_the_callers_scope_makes_the_record_dynamic() {
+        // `f!()` lets f read the caller's `record` without it being passed.
+        let r = cond("fn f() { record.country == \"UK\" } f!()");
+        assert!(r.record_dynamic);
+        assert_eq!(
+            fields(&r),
+            ["country"],
+            "the read inside f is still named for the schema check"
+        );
+        let r = seller("fn f() { seller.open_records < 3 } f!()");
+        assert!(r.seller_dynamic && r.reads_counters);
     }
 
     #[test]

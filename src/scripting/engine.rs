@@ -347,6 +347,8 @@ mod tests {
             "record.remove(\"country\"); true",
             "let f = || { record.country = \"FR\"; }; f.call(); true",
             "let f = |x| record.country == x; f.call(\"UK\")",
+            "fn f() { record.country = \"FR\"; } f!(); true",
+            "fn f() { let record = #{}; } f!(); true",
         ] {
             let script = s.compile(ScriptPurpose::RecordCondition, src).unwrap().unwrap();
             let _ = s.eval_condition_in(&script, &mut bindings);
