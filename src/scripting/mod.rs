@@ -4,6 +4,11 @@
 //! compile time), no module resolution at run time, bounded operations, call depth,
 //! expression depth, string/array/map sizes and wall time. Scripts compile once when saved
 //! and the AST is cached in [`Script`]; scripts never touch the store.
+//!
+//! - [`analysis`]: what a script reads (for schema checks and memos);
+//! - [`Bindings`]: a record bound once for many evaluations;
+//! - native helpers for distributions (`min_by_key`, `max_by_key`, `covers`), documented
+//!   in `scripts/README.md`.
 
 pub mod analysis;
 mod engine;
