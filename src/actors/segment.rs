@@ -203,14 +203,14 @@ impl SegmentActor {
         rt: Option<&RecordType>,
     ) -> Result<Option<Script>, Error> {
         let Some(source) = source else { return Ok(None) };
-        let schema = rt.and_then(|rt| self.schema_for(rt));
+        let schema = rt.and_then(|rt| self.schema_for(rt).map(|s| (rt, s)));
         let script = self
             .scripting
             .compile(purpose, source)
             .map_err(|e| e.in_script(field))?;
-        if let (Some(script), Some(schema)) = (&script, schema) {
+        if let (Some(script), Some((rt, schema))) = (&script, schema) {
             self.scripting
-                .check_schema(script, schema)
+                .check_schema(script, rt.as_str(), schema)
                 .map_err(|e| e.in_script(field))?;
         }
         Ok(script)

@@ -5,6 +5,7 @@ pub mod assignments;
 pub mod config;
 pub mod records;
 pub mod schedules;
+pub mod scripts;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

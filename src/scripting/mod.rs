@@ -4,12 +4,19 @@
 //! compile time), no module resolution at run time, bounded operations, call depth,
 //! expression depth, string/array/map sizes and wall time. Scripts compile once when saved
 //! and the AST is cached in [`Script`]; scripts never touch the store.
+//!
+//! - [`analysis`]: what a script reads (for schema checks and memos);
+//! - [`Bindings`]: a record bound once for many evaluations;
+//! - native helpers for distributions (`min_by_key`, `max_by_key`, `covers`), documented
+//!   in `scripts/README.md`.
 
 pub mod analysis;
 mod engine;
 mod error;
+mod natives;
 pub mod view;
 
+pub use analysis::{ScriptReads, analyse};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use view::{record_map, seller_map};
+pub use view::{Bindings, api_time, json_to_dynamic, record_map, seller_map};

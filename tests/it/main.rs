@@ -10,4 +10,5 @@ mod helpers;
 mod persistence;
 mod schedules;
 mod scripts_at_save;
+mod scripts_check;
 mod validation;

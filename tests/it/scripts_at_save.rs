@@ -215,7 +215,6 @@ fn a_distribution_script_must_define_distribute_of_two_parameters() {
 }
 
 #[test]
-#[ignore = "schema analysis lands with the scripting branch"]
 fn reading_an_undeclared_attribute_of_a_declared_type_is_refused() {
     let app = TestApp::spawn();
     let r = app.put(

@@ -4,6 +4,7 @@ mod assignments;
 mod config;
 mod records;
 mod schedules;
+mod scripts;
 mod system;
 
 use actix_web::HttpResponse;
@@ -31,6 +32,7 @@ fn configure_api(cfg: &mut ServiceConfig) {
     records::configure(cfg);
     assignments::configure(cfg);
     schedules::configure(cfg);
+    scripts::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.
