@@ -26,12 +26,10 @@ fn catalog(scripting: &Scripting) -> SegmentCatalog {
     for (id, seg) in w1::segments() {
         let rules = w1::rules(id.as_str())
             .into_iter()
-            .map(|(rid, rule)| CatalogRule {
-                id: rid,
-                condition: compile(ScriptPurpose::RecordCondition, rule.condition.as_deref()),
-                target_condition: compile(ScriptPurpose::SellerCondition, rule.assign_to.condition.as_deref()),
-                distribution: None,
-                rule,
+            .map(|(rid, rule)| {
+                let condition = compile(ScriptPurpose::RecordCondition, rule.condition.as_deref());
+                let target = compile(ScriptPurpose::SellerCondition, rule.assign_to.condition.as_deref());
+                CatalogRule::new(rid, rule, condition, target, None)
             })
             .collect();
         let entry = Arc::new(CatalogSegment {

@@ -140,13 +140,13 @@ impl SegmentActor {
                         .get(&(id.clone(), rid.clone()))
                         .cloned()
                         .unwrap_or_default();
-                    CatalogRule {
-                        id: rid.clone(),
-                        rule: rule.clone(),
-                        condition: compiled.condition,
-                        target_condition: compiled.target_condition,
-                        distribution: compiled.distribution,
-                    }
+                    CatalogRule::new(
+                        rid.clone(),
+                        rule.clone(),
+                        compiled.condition,
+                        compiled.target_condition,
+                        compiled.distribution,
+                    )
                 })
                 .collect();
             rules.sort_by(|a, b| a.rule.priority.cmp(&b.rule.priority).then_with(|| a.id.cmp(&b.id)));

@@ -5,6 +5,7 @@
 //! keeps its counters (it may still own open records), so memos can hold slot numbers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rhai::Map;
@@ -97,6 +98,35 @@ pub struct SellerBook {
     pub next_assignment_seq: u64,
     /// Bumped whenever sellers, teams, queues or settings change.
     pub generation: u64,
+    /// Sellers matching memoisable target conditions (see `CatalogRule::target_memo`).
+    pub memo: TargetMemo,
+}
+
+/// Matching sellers per rule and per value of the record fields the rule's target
+/// condition reads. Exact by construction: dropped whenever the catalog or the sellers
+/// change, and only used for conditions that read neither counters nor the clock.
+/// Memo key (the values read) -> matching slots.
+type MemoTable = HashMap<String, Arc<[usize]>>;
+
+#[derive(Default)]
+pub struct TargetMemo {
+    catalog_generation: u64,
+    book_generation: u64,
+    rules: HashMap<(Id, Id), MemoTable>,
+}
+
+impl TargetMemo {
+    /// Distinct keys kept per rule; past it the rule's memo starts afresh, so a condition
+    /// over a high-cardinality field cannot grow memory without bound.
+    pub const MAX_KEYS: usize = 4096;
+
+    fn sync(&mut self, catalog_generation: u64, book_generation: u64) {
+        if self.catalog_generation != catalog_generation || self.book_generation != book_generation {
+            self.rules.clear();
+            self.catalog_generation = catalog_generation;
+            self.book_generation = book_generation;
+        }
+    }
 }
 
 fn attributes_map(id: &Id, name: &str, attributes: &serde_json::Map<String, serde_json::Value>) -> Map {
@@ -123,6 +153,7 @@ impl SellerBook {
             rule_rr: HashMap::new(),
             next_assignment_seq,
             generation: 0,
+            memo: TargetMemo::default(),
         };
         for (id, c) in counters {
             let slot = book.slot_for(&id);
@@ -193,6 +224,25 @@ impl SellerBook {
             .collect();
         self.settings = settings.clone();
         self.generation += 1;
+    }
+
+    /// The memoised matches of a rule for `key`, if known.
+    pub fn memo_get(&mut self, catalog_generation: u64, rule: (&Id, &Id), key: &str) -> Option<Arc<[usize]>> {
+        let generation = self.generation;
+        self.memo.sync(catalog_generation, generation);
+        self.memo
+            .rules
+            .get(&(rule.0.clone(), rule.1.clone()))
+            .and_then(|m| m.get(key))
+            .cloned()
+    }
+
+    pub fn memo_put(&mut self, rule: (&Id, &Id), key: String, slots: Arc<[usize]>) {
+        let m = self.memo.rules.entry((rule.0.clone(), rule.1.clone())).or_default();
+        if m.len() >= TargetMemo::MAX_KEYS {
+            m.clear();
+        }
+        m.insert(key, slots);
     }
 
     pub fn has_eligible_role(&self, slot: usize) -> bool {

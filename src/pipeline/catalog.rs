@@ -16,6 +16,44 @@ pub struct CatalogRule {
     pub condition: Option<Script>,
     pub target_condition: Option<Script>,
     pub distribution: Option<Script>,
+    /// The record fields the target condition reads, when its answer for each seller
+    /// depends on those alone (no counters, nothing dynamic or time-dependent): the
+    /// matching sellers are then memoised per distinct value of these fields.
+    pub target_memo: Option<Arc<[String]>>,
+}
+
+impl CatalogRule {
+    pub fn new(
+        id: Id,
+        rule: Rule,
+        condition: Option<Script>,
+        target_condition: Option<Script>,
+        distribution: Option<Script>,
+    ) -> CatalogRule {
+        let target_memo = target_condition.as_ref().and_then(memo_fields);
+        CatalogRule {
+            id,
+            rule,
+            condition,
+            target_condition,
+            distribution,
+            target_memo,
+        }
+    }
+}
+
+/// Which record fields a seller condition may be memoised on, if any.
+fn memo_fields(script: &Script) -> Option<Arc<[String]>> {
+    let reads = crate::scripting::analyse(script);
+    if reads.reads_counters || reads.seller_dynamic {
+        return None;
+    }
+    let fields = reads.memo_fields()?;
+    // `age_hours` changes with the clock.
+    if fields.contains("age_hours") {
+        return None;
+    }
+    Some(fields.iter().cloned().collect())
 }
 
 #[derive(Clone, Debug)]

@@ -14,7 +14,7 @@ use crate::domain::config::{DistributionMethod, RoundRobinScope, TargetKind, Tar
 use crate::domain::record::{
     Decision, Excluded, Owner, OwnerKind, RuleDecision, SegmentStatus, SequenceStatus, StatusReason, StoredRecord,
 };
-use crate::scripting::{Script, ScriptError, Scripting, record_map};
+use crate::scripting::{Bindings, Script, ScriptError, Scripting, record_map};
 
 /// Everything one processing step reads besides the book and the record.
 pub struct Env<'a> {
@@ -88,7 +88,7 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
     if !rec.open {
         return None;
     }
-    let record = Dynamic::from_map(script_record(rec, env.now));
+    let mut record = Bindings::new(script_record(rec, env.now));
     let mut run_rules = rec.owner.is_none();
     let mut rules_wont_run = false;
 
@@ -101,7 +101,7 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
         if resegment || current.is_none() {
             rec.segment_status = None;
             rec.error_details = None;
-            match segment(env, rec, &record) {
+            match segment(env, rec, &mut record) {
                 Err(details) => {
                     rec.segment_status = Some(SegmentStatus::SegmentError);
                     rec.error_details = Some(details);
@@ -157,7 +157,7 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
     if !run_rules {
         return None;
     }
-    let change = run_segment_rules(env, book, rec, &seg, &record);
+    let change = run_segment_rules(env, book, rec, &seg, &mut record);
     if change.is_some() {
         connect_sequence(env, book, rec, &seg);
     }
@@ -165,7 +165,7 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
 }
 
 /// The first active segment of the record's type whose condition holds.
-fn segment(env: &Env<'_>, rec: &StoredRecord, record: &Dynamic) -> Result<Option<Arc<CatalogSegment>>, String> {
+fn segment(env: &Env<'_>, rec: &StoredRecord, record: &mut Bindings) -> Result<Option<Arc<CatalogSegment>>, String> {
     for seg in env.catalog.segments_of(&rec.record_type) {
         if !seg.segment.active {
             continue;
@@ -174,7 +174,7 @@ fn segment(env: &Env<'_>, rec: &StoredRecord, record: &Dynamic) -> Result<Option
             None => true,
             Some(script) => env
                 .scripting
-                .eval_condition(script, &[("record", record.clone())])
+                .eval_condition_in(script, record)
                 .map_err(|e| describe(e, format!("segment {} condition", seg.id)))?,
         };
         if holds {
@@ -217,7 +217,7 @@ fn run_segment_rules(
     book: &mut SellerBook,
     rec: &mut StoredRecord,
     seg: &CatalogSegment,
-    record: &Dynamic,
+    record: &mut Bindings,
 ) -> Option<OwnerChange> {
     rec.attempts += 1;
     rec.last_attempt_at = Some(env.now);
@@ -307,7 +307,7 @@ fn try_rule(
     rec: &mut StoredRecord,
     seg: &CatalogSegment,
     rule: &CatalogRule,
-    record: &Dynamic,
+    record: &mut Bindings,
 ) -> RuleResult {
     let r = &rule.rule;
     if let Some(hours) = r.created_within_hours
@@ -316,7 +316,7 @@ fn try_rule(
         return RuleResult::Failed(rule_decision(rule, StatusReason::RecordOlderThanTimeframe));
     }
     if let Some(script) = &rule.condition {
-        match env.scripting.eval_condition(script, &[("record", record.clone())]) {
+        match env.scripting.eval_condition_in(script, record) {
             Ok(true) => {}
             Ok(false) => return RuleResult::Failed(rule_decision(rule, StatusReason::RecordDoesntMeetConditions)),
             Err(e) => {
@@ -344,7 +344,7 @@ fn assign_seller(
     rec: &StoredRecord,
     seg: &CatalogSegment,
     rule: &CatalogRule,
-    record: &Dynamic,
+    record: &mut Bindings,
 ) -> RuleResult {
     let r = &rule.rule;
     let mut d = rule_decision(rule, StatusReason::Assigned);
@@ -365,22 +365,13 @@ fn assign_seller(
                     ..d
                 });
             };
-            let mut out = Vec::new();
-            for &slot in &book.live {
-                let seller = Dynamic::from_map(book.slots[slot].script_map());
-                match env
-                    .scripting
-                    .eval_condition(script, &[("record", record.clone()), ("seller", seller)])
-                {
-                    Ok(true) => out.push(slot),
-                    Ok(false) => {}
-                    Err(e) => {
-                        d.outcome = StatusReason::ServerError;
-                        return RuleResult::Error(describe(e, format!("rule {} assign_to.condition", rule.id)), d);
-                    }
+            match matching_sellers(env, book, seg, rule, script, record) {
+                Ok(slots) => slots,
+                Err(e) => {
+                    d.outcome = StatusReason::ServerError;
+                    return RuleResult::Error(describe(e, format!("rule {} assign_to.condition", rule.id)), d);
                 }
             }
-            out
         }
     };
     if r.assign_to.matching != TargetMatch::Any {
@@ -454,7 +445,7 @@ fn assign_seller(
         }),
         DistributionMethod::Script => match &rule.distribution {
             None => None,
-            Some(script) => match distribute(env, book, &cands, script, record) {
+            Some(script) => match distribute(env, book, &cands, script, record.record()) {
                 Ok(Some(slot)) => Some(slot),
                 Ok(None) => {
                     d.outcome = StatusReason::NoSellersMeetConditions;
@@ -486,7 +477,7 @@ fn distribute(
     book: &SellerBook,
     cands: &[usize],
     script: &Script,
-    record: &Dynamic,
+    record: Option<&Dynamic>,
 ) -> Result<Option<usize>, String> {
     let now = env.now;
     let list: rhai::Array = cands
@@ -505,7 +496,7 @@ fn distribute(
             Dynamic::from_map(m)
         })
         .collect();
-    let record_map = record.clone().try_cast::<Map>().unwrap_or_default();
+    let record_map = record.and_then(|r| r.clone().try_cast::<Map>()).unwrap_or_default();
     let chosen = env
         .scripting
         .call_distribution(script, record_map, list)
@@ -521,7 +512,7 @@ fn distribute(
     }
 }
 
-fn assign_group(env: &mut Env<'_>, book: &SellerBook, rule: &CatalogRule, record: &Dynamic) -> RuleResult {
+fn assign_group(env: &mut Env<'_>, book: &SellerBook, rule: &CatalogRule, record: &mut Bindings) -> RuleResult {
     let r = &rule.rule;
     let team = r.assign_to.kind == TargetKind::Team;
     let (all, var, kind) = if team {
@@ -538,11 +529,10 @@ fn assign_group(env: &mut Env<'_>, book: &SellerBook, rule: &CatalogRule, record
             TargetMatch::Condition => match &rule.target_condition {
                 None => true,
                 Some(script) => {
-                    let target = Dynamic::from_map(t.script_map.clone());
-                    match env
-                        .scripting
-                        .eval_condition(script, &[("record", record.clone()), (var, target)])
-                    {
+                    record.set_target(var, Dynamic::from_map(t.script_map.clone()));
+                    let answer = env.scripting.eval_condition_in(script, record);
+                    record.clear_target();
+                    match answer {
                         Ok(b) => b,
                         Err(e) => {
                             d.outcome = StatusReason::ServerError;
@@ -582,4 +572,65 @@ fn assign_group(env: &mut Env<'_>, book: &SellerBook, rule: &CatalogRule, record
         },
         d,
     )
+}
+
+/// The live sellers whose target condition holds for this record, memoised on the
+/// record fields the condition reads when the catalog allows it.
+fn matching_sellers(
+    env: &Env<'_>,
+    book: &mut SellerBook,
+    seg: &CatalogSegment,
+    rule: &CatalogRule,
+    script: &Script,
+    record: &mut Bindings,
+) -> Result<Vec<usize>, ScriptError> {
+    let key = rule
+        .target_memo
+        .as_deref()
+        .and_then(|fields| record.record().and_then(|r| memo_key(r, fields)));
+    if let Some(key) = &key
+        && let Some(hit) = book.memo_get(env.catalog.generation, (&seg.id, &rule.id), key)
+    {
+        return Ok(hit.to_vec());
+    }
+    let mut out = Vec::new();
+    for i in 0..book.live.len() {
+        let slot = book.live[i];
+        // A memoisable condition reads no counters: the seller's base map is enough.
+        let seller = match (&key, &book.slots[slot].entry) {
+            (Some(_), Some(entry)) => Dynamic::from_map(entry.script_base.clone()),
+            _ => Dynamic::from_map(book.slots[slot].script_map()),
+        };
+        record.set_target("seller", seller);
+        let answer = env.scripting.eval_condition_in(script, record);
+        record.clear_target();
+        if answer? {
+            out.push(slot);
+        }
+    }
+    if let Some(key) = key {
+        book.memo_put((&seg.id, &rule.id), key, out.clone().into());
+    }
+    Ok(out)
+}
+
+/// The memo key of a record: the type and value of each field read, in order. `None`
+/// when a value is not a plain scalar (then the record is evaluated afresh).
+fn memo_key(record: &Dynamic, fields: &[String]) -> Option<String> {
+    use std::fmt::Write;
+    let map = record.read_lock::<Map>()?;
+    let mut key = String::with_capacity(16 * fields.len());
+    for field in fields {
+        let v = map.get(field.as_str());
+        match v {
+            None => key.push('~'),
+            Some(v) if v.is_unit() => key.push('~'),
+            Some(v) if v.is_string() || v.is_int() || v.is_bool() || v.is_float() || v.is_char() => {
+                let _ = write!(key, "{}:{}", v.type_name(), v);
+            }
+            Some(_) => return None,
+        }
+        key.push('\u{1f}');
+    }
+    Some(key)
 }
