@@ -4,3 +4,4 @@
 mod config_api;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
+mod pipeline;
