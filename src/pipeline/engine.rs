@@ -351,13 +351,19 @@ fn assign_seller(
     // Target match.
     let mut cands: Vec<usize> = match r.assign_to.matching {
         TargetMatch::Any => book.live.clone(),
-        TargetMatch::Ids => r
-            .assign_to
-            .ids
-            .iter()
-            .filter_map(|id| book.index.get(id).copied())
-            .filter(|slot| book.slots[*slot].entry.is_some())
-            .collect(),
+        TargetMatch::Ids => {
+            let mut slots: Vec<usize> = r
+                .assign_to
+                .ids
+                .iter()
+                .filter_map(|id| book.index.get(id).copied())
+                .filter(|slot| book.slots[*slot].entry.is_some())
+                .collect();
+            // An id listed twice is still one candidate, in id order like `live`.
+            slots.sort_unstable_by(|a, b| book.slots[*a].id.cmp(&book.slots[*b].id));
+            slots.dedup();
+            slots
+        }
         TargetMatch::Condition => {
             let Some(script) = &rule.target_condition else {
                 return RuleResult::Failed(RuleDecision {
@@ -384,7 +390,7 @@ fn assign_seller(
         }
     };
     if r.assign_to.matching != TargetMatch::Any {
-        d.excluded.condition = (book.live.len() - cands.len()) as u32;
+        d.excluded.condition = book.live.len().saturating_sub(cands.len()) as u32;
     }
     let before = cands.len();
     cands.retain(|s| book.slots[*s].entry.as_ref().is_some_and(|e| e.seller.assign_records));
