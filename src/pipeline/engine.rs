@@ -105,6 +105,11 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
                 Err(details) => {
                     rec.segment_status = Some(SegmentStatus::SegmentError);
                     rec.error_details = Some(details);
+                    // No rule ran: like an unsegmented record, no assignment outcome
+                    // (ingest left `in_progress`, which a processed record is not).
+                    if rec.owner.is_none() {
+                        rec.status_reason = None;
+                    }
                     return None;
                 }
                 Ok(None) => {
