@@ -232,12 +232,17 @@ fn run_segment_rules(
         segment_id: Some(seg.id.clone()),
         rules: Vec::new(),
     };
-    let mut best: Option<(StatusReason, Id)> = None;
+    // The reported failure, its rule, and that rule's due time.
+    let mut best: Option<(StatusReason, Id, Option<DateTime<Utc>>)> = None;
     let mut any_active = false;
     for rule in seg.rules.iter().filter(|r| r.rule.active) {
         any_active = true;
-        match try_rule(env, book, rec, seg, rule, record) {
+        let result = try_rule(env, book, rec, seg, rule, record);
+        // Set by `try_rule` when this rule handled the record.
+        let due = rec.assignment_due_at.take();
+        match result {
             RuleResult::Assigned(owner, d) => {
+                rec.assignment_due_at = due;
                 decision.rules.push(d);
                 rec.decision = Some(decision);
                 rec.status_reason = Some(StatusReason::Assigned);
@@ -262,12 +267,13 @@ fn run_segment_rules(
                 decision.rules.push(d);
                 if best
                     .as_ref()
-                    .is_none_or(|(b, _)| reason.specificity() > b.specificity())
+                    .is_none_or(|(b, ..)| reason.specificity() > b.specificity())
                 {
-                    best = Some((reason, rule.id.clone()));
+                    best = Some((reason, rule.id.clone(), due));
                 }
             }
             RuleResult::Error(details, d) => {
+                rec.assignment_due_at = due;
                 decision.rules.push(d);
                 rec.decision = Some(decision);
                 if rec.owner.is_none() {
@@ -285,9 +291,10 @@ fn run_segment_rules(
         return None;
     }
     match best {
-        Some((reason, rule_id)) if any_active => {
+        Some((reason, rule_id, due)) if any_active => {
             rec.status_reason = Some(reason);
             rec.rule_id = Some(rule_id);
+            rec.assignment_due_at = due;
         }
         _ => {
             rec.status_reason = Some(StatusReason::NoAssignmentRule);
@@ -332,11 +339,12 @@ fn try_rule(
             }
         }
     }
-    if let Some(hours) = r.assignment_window_hours
-        && rec.assignment_due_at.is_none()
-    {
-        rec.assignment_due_at = Some(rec.created_on + Duration::hours(hours as i64));
-    }
+    // The record meets the rule's conditions: the rule handles it. When several rules
+    // handle a record, the due time shown is that of the rule shown in `rule_id` (the
+    // one that assigned it, or whose failure is reported).
+    rec.assignment_due_at = r
+        .assignment_window_hours
+        .map(|hours| rec.created_on + Duration::hours(hours as i64));
     match r.assign_to.kind {
         TargetKind::Sellers => assign_seller(env, book, rec, seg, rule, record),
         TargetKind::Team | TargetKind::Queue => assign_group(env, book, rule, record),
