@@ -63,6 +63,9 @@ pub struct Run {
 pub struct Ingest {
     pub records: Vec<RecordInput>,
     pub wait: bool,
+    /// Sent as `{"records": [...]}`: validation errors name `records[i]` then, even for
+    /// a batch of one.
+    pub batch: bool,
 }
 
 /// Processes stored records (after ingest, and at start for what is still pending).
@@ -419,7 +422,7 @@ impl Handler<Ingest> for SellerCapacityActor {
     type Result = AtomicResponse<Self, Result<Vec<StatusView>, Error>>;
 
     fn handle(&mut self, msg: Ingest, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = check_schemas(&self.catalog.schemas, &msg.records, msg.records.len() > 1) {
+        if let Err(e) = check_schemas(&self.catalog.schemas, &msg.records, msg.batch) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
         let now = self.clock.now();
