@@ -328,14 +328,18 @@ impl SellerCapacityActor {
                     touched.push(s.clone());
                 }
             }
+            // The rule's own position of the seller: the seller's latest assignment may
+            // be by another rule of this batch.
             if rule_scope
                 && let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
                 && let Some(slot) = self.book.index.get(seller)
+                && let Some(seq) = self
+                    .book
+                    .rule_rr
+                    .get(&(seg.clone(), rule.clone()))
+                    .and_then(|m| m.get(slot))
             {
-                rule_rr.push((
-                    format!("{seg}/{rule}/{seller}"),
-                    self.book.slots[*slot].counters.last_assigned_seq,
-                ));
+                rule_rr.push((format!("{seg}/{rule}/{seller}"), *seq));
             }
             history.push(HistoryEntry {
                 id: String::new(),
