@@ -342,9 +342,11 @@ fn try_rule(
     // The record meets the rule's conditions: the rule handles it. When several rules
     // handle a record, the due time shown is that of the rule shown in `rule_id` (the
     // one that assigned it, or whose failure is reported).
+    // A window past the end of representable time (client-chosen `created_on`, a window
+    // of up to u32::MAX hours) has no due time rather than a panic.
     rec.assignment_due_at = r
         .assignment_window_hours
-        .map(|hours| rec.created_on + Duration::hours(hours as i64));
+        .and_then(|hours| rec.created_on.checked_add_signed(Duration::hours(hours as i64)));
     match r.assign_to.kind {
         TargetKind::Sellers => assign_seller(env, book, rec, seg, rule, record),
         TargetKind::Team | TargetKind::Queue => assign_group(env, book, rule, record),

@@ -106,3 +106,23 @@ fn assignment_due_at_comes_from_the_rule_that_handled_the_record() {
         "the due time of the reported rule: {v}"
     );
 }
+
+#[test]
+fn a_window_too_far_out_to_represent_costs_nothing_but_its_due_time() {
+    let app = TestApp::spawn();
+    seller(&app, "s1", json!({"assign_records": false}));
+    segment(&app, "seg", json!({}));
+    rule(&app, "seg", "r", json!({"assignment_window_hours": u32::MAX}));
+    let v = post_wait(&app, lead_at("l1", json!({}), now(&app)));
+    assert_eq!(v["status_reason"], "no_sellers_meet_conditions", "{v}");
+    assert_eq!(v["assignment_due_at"], json!(null), "no representable due time: {v}");
+    assert_eq!(v["overdue"], false);
+    let late = DateTime::parse_from_rfc3339("9999-12-31T23:00:00Z").map(|t| t.with_timezone(&Utc));
+    let late = late.unwrap_or_else(|e| panic!("{e}"));
+    rule(&app, "seg", "r", json!({"assignment_window_hours": 24}));
+    let v = post_wait(&app, lead_at("l2", json!({}), late));
+    assert_eq!(v["stage"], "processed", "a record created at the end of time: {v}");
+    assert_eq!(app.get("/healthz").status, 200);
+    let v = post_wait(&app, lead("l3", json!({})));
+    assert_eq!(v["stage"], "processed", "the server still processes records: {v}");
+}
