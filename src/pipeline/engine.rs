@@ -189,6 +189,9 @@ fn segment(env: &Env<'_>, rec: &StoredRecord, record: &Dynamic) -> Result<Option
     Ok(None)
 }
 
+/// Connects the record to its segment's sequence. `sequence_id` names the segment's
+/// sequence even when it is inactive or deleted (with `sequence_inactive`), so the
+/// status details say which sequence to fix.
 fn connect_sequence(env: &Env<'_>, book: &SellerBook, rec: &mut StoredRecord, seg: &CatalogSegment) {
     rec.sequence_status = None;
     rec.sequence_id = seg.segment.sequence_id.clone();
