@@ -47,7 +47,12 @@ fn assigned_names_owner_rule_and_decision() {
 fn a_rule_condition_failing_at_run_time_is_server_error_and_the_server_goes_on() {
     let app = one_segment();
     seller(&app, "s1", json!({}));
-    rule(&app, "seg", "broken", json!({"condition": "no_such_function(record.country)"}));
+    rule(
+        &app,
+        "seg",
+        "broken",
+        json!({"condition": "no_such_function(record.country)"}),
+    );
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["status_reason"], "server_error", "{v}");
     assert_eq!(v["owner"], json!(null));
@@ -72,7 +77,10 @@ fn a_rule_condition_failing_at_run_time_is_server_error_and_the_server_goes_on()
     assert_eq!(app.get("/healthz").status, 200, "the server still answers");
     rule(&app, "seg", "broken", json!({"condition": "true"}));
     let v = post_wait(&app, lead("l3", json!({})));
-    assert_eq!(v["status_reason"], "assigned", "records are still assigned afterwards: {v}");
+    assert_eq!(
+        v["status_reason"], "assigned",
+        "records are still assigned afterwards: {v}"
+    );
 }
 
 #[test]
@@ -84,10 +92,16 @@ fn record_doesnt_meet_conditions() {
     assert_eq!(v["status_reason"], "record_doesnt_meet_conditions", "{v}");
     assert_eq!(v["rule_id"], "big");
     assert_eq!(v["needs_attention"], true);
-    assert_eq!(outcomes(&v), vec![("big".into(), "record_doesnt_meet_conditions".into())]);
+    assert_eq!(
+        outcomes(&v),
+        vec![("big".into(), "record_doesnt_meet_conditions".into())]
+    );
     assert_views(&app, "l1", true, true, true);
     let v = post_wait(&app, lead("l2", json!({"revenue": 50000})));
-    assert_eq!(v["status_reason"], "assigned", "a record meeting the condition is assigned: {v}");
+    assert_eq!(
+        v["status_reason"], "assigned",
+        "a record meeting the condition is assigned: {v}"
+    );
 }
 
 #[test]
@@ -104,7 +118,10 @@ fn no_sellers_meet_conditions_when_none_match() {
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["status_reason"], "no_sellers_meet_conditions", "{v}");
     let d = &v["decision"]["rules"][0];
-    assert_eq!(d["excluded"]["condition"], 2, "both sellers removed by the condition: {d}");
+    assert_eq!(
+        d["excluded"]["condition"], 2,
+        "both sellers removed by the condition: {d}"
+    );
     assert_eq!(d["candidates"], 0);
     assert_views(&app, "l1", true, true, true);
 }
@@ -147,7 +164,12 @@ fn sellers_unavailable_outside_working_hours() {
         "s1",
         json!({"availability": {"timezone": "America/New_York", "working_hours": {"mon": [["09:00", "17:00"]]}}}),
     );
-    rule(&app, "seg", "r1", json!({"distribution": {"available_within_hours": 24}}));
+    rule(
+        &app,
+        "seg",
+        "r1",
+        json!({"distribution": {"available_within_hours": 24}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "sellers_unavailable", "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["availability"], 1, "{v}");
@@ -272,7 +294,11 @@ fn rules_wont_run_for_a_segment_moved_into_without_run_rules_on_move() {
     let app = TestApp::spawn();
     seller(&app, "s1", json!({}));
     // "basic" has no rules: the lead waits there unassigned.
-    segment(&app, "basic", json!({"priority": 2, "condition": "record.tier == \"basic\""}));
+    segment(
+        &app,
+        "basic",
+        json!({"priority": 2, "condition": "record.tier == \"basic\""}),
+    );
     segment(
         &app,
         "gold",
@@ -291,4 +317,42 @@ fn rules_wont_run_for_a_segment_moved_into_without_run_rules_on_move() {
     assert_eq!(v["needs_attention"], true);
     assert_views(&app, "l1", true, true, true);
     assert_eq!(seller_view(&app, "s1")["open_records"], 0);
+}
+
+#[test]
+fn each_filter_is_counted_in_the_decision() {
+    let app = one_segment();
+    app.clock.set(monday(15, 0)); // 10:00 in New York
+    let r = app.put(
+        "/api/v1/settings",
+        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    seller(&app, "a-cond", json!({"attributes": {"country": "FR"}}));
+    seller(&app, "b-off", json!({"assign_records": false}));
+    seller(&app, "c-role", json!({"roles": ["intern"]}));
+    seller(&app, "d-access", json!({"record_access": ["account"]}));
+    seller(&app, "e-full", json!({"capacity": 0}));
+    seller(
+        &app,
+        "f-away",
+        json!({"availability": {"timezone": "America/New_York", "working_hours": {"sat": [["09:00", "17:00"]]}}}),
+    );
+    seller(&app, "g-ok", json!({"capacity": 5}));
+    rule(
+        &app,
+        "seg",
+        "r1",
+        json!({"assign_to": {"match": "condition", "condition": "seller.attributes.country != \"FR\""},
+               "distribution": {"use_capacity": true, "available_within_hours": 24}}),
+    );
+    let v = post_wait(&app, lead("l1", json!({})));
+    assert_eq!(owner_id(&v), "g-ok", "{v}");
+    assert_eq!(
+        v["decision"]["rules"][0],
+        json!({"rule_id": "r1", "outcome": "assigned", "candidates": 1,
+               "excluded": {"condition": 1, "assign_records_off": 1, "role": 1, "record_access": 1,
+                            "capacity": 1, "availability": 1}}),
+        "each filter removed exactly one seller"
+    );
 }

@@ -17,7 +17,12 @@ fn three_sellers(app: &TestApp, window: u32) {
     seller(app, "b-wed", ny(json!({"wed": [["09:00", "17:00"]]}), json!([])));
     seller(app, "c-mon", ny(json!({"mon": [["09:00", "17:00"]]}), json!([])));
     segment(app, "seg", json!({}));
-    rule(app, "seg", "r1", json!({"distribution": {"available_within_hours": window}}));
+    rule(
+        app,
+        "seg",
+        "r1",
+        json!({"distribution": {"available_within_hours": window}}),
+    );
 }
 
 #[test]
@@ -56,7 +61,12 @@ fn sellers_in_the_same_bucket_share_by_round_robin() {
     seller(&app, "x1", ny(json!({"tue": [["09:00", "17:00"]]}), json!([])));
     seller(&app, "x2", ny(json!({"tue": [["13:00", "17:00"]]}), json!([])));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r1", json!({"distribution": {"available_within_hours": 24}}));
+    rule(
+        &app,
+        "seg",
+        "r1",
+        json!({"distribution": {"available_within_hours": 24}}),
+    );
     let views = post_batch_wait(&app, (0..4).map(|i| lead(&format!("l{i}"), json!({}))).collect());
     let got: Vec<String> = views.iter().map(owner_id).collect();
     assert_eq!(got, ["x1", "x2", "x1", "x2"], "both are in the first bucket");
@@ -70,7 +80,12 @@ fn time_off_makes_a_working_seller_unavailable() {
     seller(&app, "a-off", ny(json!({"mon": [["09:00", "17:00"]]}), off));
     seller(&app, "b-on", ny(json!({"mon": [["09:00", "17:00"]]}), json!([])));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r1", json!({"distribution": {"available_within_hours": 24}}));
+    rule(
+        &app,
+        "seg",
+        "r1",
+        json!({"distribution": {"available_within_hours": 24}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "b-on", "a-off is on time off now: {v}");
     app.clock.set(monday(16, 30));
@@ -85,14 +100,29 @@ fn nobody_within_the_window_is_sellers_unavailable() {
     app.clock.set(monday(23, 0) + chrono::Duration::days(4));
     seller(&app, "c-mon", ny(json!({"mon": [["09:00", "17:00"]]}), json!([])));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "short", json!({"distribution": {"available_within_hours": 24}}));
+    rule(
+        &app,
+        "seg",
+        "short",
+        json!({"distribution": {"available_within_hours": 24}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "sellers_unavailable", "{v}");
-    rule(&app, "seg", "short", json!({"distribution": {"available_within_hours": 72}}));
+    rule(
+        &app,
+        "seg",
+        "short",
+        json!({"distribution": {"available_within_hours": 72}}),
+    );
     let v = post_wait(&app, lead("l2", json!({})));
     assert_eq!(owner_id(&v), "c-mon", "within 72 hours: {v}");
     // Without available_within_hours availability is ignored.
-    rule(&app, "seg", "short", json!({"distribution": {"available_within_hours": null}}));
+    rule(
+        &app,
+        "seg",
+        "short",
+        json!({"distribution": {"available_within_hours": null}}),
+    );
     seller(&app, "c-mon", ny(json!({"sun": [["09:00", "10:00"]]}), json!([])));
     let v = post_wait(&app, lead("l3", json!({})));
     assert_eq!(owner_id(&v), "c-mon", "availability ignored: {v}");

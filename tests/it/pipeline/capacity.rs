@@ -15,15 +15,26 @@ fn close_frees_capacity_a_run_assigns_the_waiting_record_and_reopen_counts_again
         &app,
         vec![lead("l1", json!({})), lead("l2", json!({})), lead("l3", json!({}))],
     );
-    let reasons: Vec<&str> = views.iter().map(|v| v["status_reason"].as_str().unwrap_or("")).collect();
+    let reasons: Vec<&str> = views
+        .iter()
+        .map(|v| v["status_reason"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(reasons, ["assigned", "assigned", "sellers_at_capacity"]);
     let s = seller_view(&app, "s1");
-    assert_eq!((s["open_records"].clone(), s["available_capacity"].clone()), (json!(2), json!(0)), "{s}");
+    assert_eq!(
+        (s["open_records"].clone(), s["available_capacity"].clone()),
+        (json!(2), json!(0)),
+        "{s}"
+    );
 
     let r = app.post("/api/v1/records/l1/close", json!({}));
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["open"], false);
-    assert_eq!(r.body["owner"]["id"], "s1", "a closed record keeps its owner: {}", r.text);
+    assert_eq!(
+        r.body["owner"]["id"], "s1",
+        "a closed record keeps its owner: {}",
+        r.text
+    );
     let s = seller_view(&app, "s1");
     assert_eq!(s["open_records"], 1, "closing frees one: {s}");
     assert_eq!(s["available_capacity"], 1);
@@ -46,7 +57,11 @@ fn close_frees_capacity_a_run_assigns_the_waiting_record_and_reopen_counts_again
     assert_eq!(seller_view(&app, "s1")["open_records"], 2);
     assert_eq!(app.get("/api/v1/segments/seg").body["unassigned_count"], 0);
     let runs = app.get("/api/v1/segments/seg/runs");
-    assert_eq!(runs.body["items"][0]["id"], run["id"], "the run is in the history: {}", runs.text);
+    assert_eq!(
+        runs.body["items"][0]["id"], run["id"],
+        "the run is in the history: {}",
+        runs.text
+    );
 
     let r = app.post("/api/v1/records/l1/reopen", json!({}));
     assert_eq!(r.status, 200, "{}", r.text);
@@ -100,7 +115,11 @@ fn runs_take_records_oldest_first_up_to_the_limit() {
         ],
     );
     assert!(views.iter().all(|v| v["status_reason"] == "sellers_at_capacity"));
-    assert_eq!(view_ids(&app, "unassigned"), ["old", "mid", "new"], "oldest created_on first");
+    assert_eq!(
+        view_ids(&app, "unassigned"),
+        ["old", "mid", "new"],
+        "oldest created_on first"
+    );
     seller(&app, "s1", json!({"capacity": 2}));
     let r = app.post("/api/v1/segments/seg/runs", json!({"limit": 2}));
     assert_eq!(r.status, 201, "{}", r.text);

@@ -10,7 +10,11 @@ use crate::helpers::TestApp;
 /// to the seller named in its `to` attribute: a way to give sellers open records and a
 /// round-robin position.
 fn preload_segment(app: &TestApp) {
-    segment(app, "pre", json!({"priority": 1, "condition": "record.kind == \"pre\""}));
+    segment(
+        app,
+        "pre",
+        json!({"priority": 1, "condition": "record.kind == \"pre\""}),
+    );
     rule(
         app,
         "pre",
@@ -44,9 +48,12 @@ fn round_robin_spreads_thirty_records_evenly_in_order() {
     for s in ["s1", "s2", "s3"] {
         assert_eq!(seller_view(&app, s)["open_records"], 10, "{s} has 10 records");
     }
-    // One at a time continues the same order.
+    // One at a time, and after a restart, continues the same order.
     let v = post_wait(&app, lead("l30", json!({})));
     assert_eq!(owner_id(&v), "s1", "{v}");
+    let app = app.restart();
+    let views = post_batch_wait(&app, vec![lead("l31", json!({})), lead("l32", json!({}))]);
+    assert_eq!(owners(&views), ["s2", "s3"], "the order survives a restart");
 }
 
 #[test]
@@ -118,8 +125,15 @@ fn round_robin_scope_rule_keeps_one_order_per_rule() {
     );
     // The per-rule order survives a restart.
     let app = app.restart();
-    let views = post_batch_wait(&app, vec![lead("m0", json!({"seg": "a"})), lead("m1", json!({"seg": "b"}))]);
-    assert_eq!(owners(&views), ["s2", "s2"], "after a restart each rule goes on where it was");
+    let views = post_batch_wait(
+        &app,
+        vec![lead("m0", json!({"seg": "a"})), lead("m1", json!({"seg": "b"}))],
+    );
+    assert_eq!(
+        owners(&views),
+        ["s2", "s2"],
+        "after a restart each rule goes on where it was"
+    );
 }
 
 #[test]
@@ -161,7 +175,12 @@ fn load_balancing_prefers_unlimited_then_most_available_capacity() {
     seller(&app, "s2", json!({"capacity": 50}));
     seller(&app, "s9", json!({"capacity": null}));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "lb", json!({"distribution": {"method": "load_balancing", "use_capacity": true}}));
+    rule(
+        &app,
+        "seg",
+        "lb",
+        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s9", "unlimited capacity counts as highest: {v}");
     seller(&app, "s9", json!({"capacity": 1}));
@@ -184,7 +203,12 @@ fn load_balancing_ties_go_to_fewest_open_records_then_round_robin() {
     preload(&app, "p2-0", "s2");
     preload(&app, "p2-1", "s2");
     segment(&app, "seg", json!({"priority": 2}));
-    rule(&app, "seg", "lb", json!({"distribution": {"method": "load_balancing", "use_capacity": true}}));
+    rule(
+        &app,
+        "seg",
+        "lb",
+        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s2", "6 = 6 available, s2 has fewer open records: {v}");
 
@@ -196,7 +220,12 @@ fn load_balancing_ties_go_to_fewest_open_records_then_round_robin() {
     preload(&app2, "p2", "s2");
     preload(&app2, "p1", "s1");
     segment(&app2, "seg", json!({"priority": 2}));
-    rule(&app2, "seg", "lb", json!({"distribution": {"method": "load_balancing", "use_capacity": true}}));
+    rule(
+        &app2,
+        "seg",
+        "lb",
+        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
+    );
     let v = post_wait(&app2, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s2", "4 = 4 available, 1 = 1 open; s2 waited longer: {v}");
 }
@@ -215,11 +244,23 @@ fn a_distribution_script_chooses_among_the_candidates() {
         for c in candidates { if c.attributes.level > level { level = c.attributes.level; best = c.id; } }
         best
     }";
-    rule(&app, "seg", "script", json!({"distribution": {"method": "script", "script": script}}));
+    rule(
+        &app,
+        "seg",
+        "script",
+        json!({"distribution": {"method": "script", "script": script}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
-    assert_eq!(owner_id(&v), "s2", "the highest level among candidates (s3 is off): {v}");
+    assert_eq!(
+        owner_id(&v),
+        "s2",
+        "the highest level among candidates (s3 is off): {v}"
+    );
     let v = post_wait(&app, lead("l2", json!({"nobody": true})));
-    assert_eq!(v["status_reason"], "no_sellers_meet_conditions", "() chooses nobody: {v}");
+    assert_eq!(
+        v["status_reason"], "no_sellers_meet_conditions",
+        "() chooses nobody: {v}"
+    );
     let v = post_wait(&app, lead("l3", json!({"stranger": true})));
     assert_eq!(v["status_reason"], "server_error", "s3 is not a candidate: {v}");
     assert!(
@@ -234,7 +275,12 @@ fn duplicate_ids_in_a_rule_target_count_once() {
     seller(&app, "s1", json!({}));
     seller(&app, "s2", json!({}));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "dup", json!({"assign_to": {"match": "ids", "ids": ["s1", "s1", "s1"]}}));
+    rule(
+        &app,
+        "seg",
+        "dup",
+        json!({"assign_to": {"match": "ids", "ids": ["s1", "s1", "s1"]}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s1", "{v}");
     let d = &v["decision"]["rules"][0];

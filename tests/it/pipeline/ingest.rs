@@ -23,7 +23,11 @@ fn a_batch_of_1000_is_accepted_and_1001_is_refused() {
     assert_eq!(r.status, 422, "1001 records: {}", r.text);
     assert_eq!(r.code(), "validation_failed");
     assert_eq!(r.body["error"]["details"]["field"], "records", "{}", r.text);
-    assert_eq!(app.get("/api/v1/records/l0000").status, 404, "nothing of a refused batch is stored");
+    assert_eq!(
+        app.get("/api/v1/records/l0000").status,
+        404,
+        "nothing of a refused batch is stored"
+    );
 
     let r = app.post("/api/v1/records", json!({ "records": records[..1000] }));
     assert_eq!(r.status, 202, "{}", r.text);
@@ -129,10 +133,21 @@ fn declared_attributes_are_type_checked_and_strict_refuses_undeclared_ones() {
         json!({"records": [lead("ok", json!({"revenue": 1})), lead("bad", json!({"country": 44}))]}),
     );
     assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.body["error"]["details"]["field"], "records[1].attributes.country", "{}", r.text);
-    assert_eq!(app.get("/api/v1/records/ok").status, 404, "nothing of the batch is stored");
+    assert_eq!(
+        r.body["error"]["details"]["field"], "records[1].attributes.country",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        app.get("/api/v1/records/ok").status,
+        404,
+        "nothing of the batch is stored"
+    );
 
-    let r = app.post("/api/v1/records", json!({"records": [lead("bad", json!({"country": 44}))]}));
+    let r = app.post(
+        "/api/v1/records",
+        json!({"records": [lead("bad", json!({"country": 44}))]}),
+    );
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(
         r.body["error"]["details"]["field"], "records[0].attributes.country",
@@ -141,7 +156,10 @@ fn declared_attributes_are_type_checked_and_strict_refuses_undeclared_ones() {
     );
 
     let v = post_wait(&app, lead("free", json!({"revenue": 5, "extra": "fine"})));
-    assert_eq!(v["status_reason"], "assigned", "undeclared attributes pass when not strict: {v}");
+    assert_eq!(
+        v["status_reason"], "assigned",
+        "undeclared attributes pass when not strict: {v}"
+    );
 
     let r = app.put(
         "/api/v1/record-types/lead",

@@ -86,7 +86,11 @@ pub fn rule_body(id: &str, patch: Value) -> Value {
 /// `PUT /segments/{segment}/rules/{id}` with [`rule_body`].
 pub fn rule(app: &TestApp, segment: &str, id: &str, patch: Value) {
     let r = app.put(&format!("/api/v1/segments/{segment}/rules/{id}"), rule_body(id, patch));
-    assert!(r.status == 201 || r.status == 200, "PUT rule {segment}/{id}: {}", r.text);
+    assert!(
+        r.status == 201 || r.status == 200,
+        "PUT rule {segment}/{id}: {}",
+        r.text
+    );
 }
 
 /// A lead with `attributes`.

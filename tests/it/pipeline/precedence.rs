@@ -10,7 +10,12 @@ use crate::helpers::TestApp;
 fn four_failing_rules(app: &TestApp, seg: &str, priorities: [u32; 4]) {
     let [age, cond, target, capacity] = priorities;
     rule(app, seg, "age", json!({"priority": age, "created_within_hours": 1}));
-    rule(app, seg, "cond", json!({"priority": cond, "condition": "record.revenue > 1000000"}));
+    rule(
+        app,
+        seg,
+        "cond",
+        json!({"priority": cond, "condition": "record.revenue > 1000000"}),
+    );
     rule(
         app,
         seg,
@@ -38,7 +43,10 @@ fn the_most_specific_failure_wins_whatever_the_rule_order() {
     four_failing_rules(&app, "fwd", [1, 2, 3, 4]);
     four_failing_rules(&app, "rev", [4, 3, 2, 1]);
 
-    let v = post_wait(&app, merged(old_lead(&app, "l-fwd"), json!({"attributes": {"order": "fwd"}})));
+    let v = post_wait(
+        &app,
+        merged(old_lead(&app, "l-fwd"), json!({"attributes": {"order": "fwd"}})),
+    );
     assert_eq!(v["status_reason"], "sellers_at_capacity", "{v}");
     assert_eq!(v["rule_id"], "capacity", "the rule that gave the reported reason: {v}");
     assert_eq!(
@@ -51,7 +59,10 @@ fn the_most_specific_failure_wins_whatever_the_rule_order() {
         ],
         "every rule tried by priority"
     );
-    let v = post_wait(&app, merged(old_lead(&app, "l-rev"), json!({"attributes": {"order": "rev"}})));
+    let v = post_wait(
+        &app,
+        merged(old_lead(&app, "l-rev"), json!({"attributes": {"order": "rev"}})),
+    );
     assert_eq!(v["status_reason"], "sellers_at_capacity", "{v}");
     assert_eq!(outcomes(&v)[0].0, "capacity", "priority 1 first: {v}");
 }
@@ -63,9 +74,17 @@ fn target_failure_beats_record_condition_which_beats_age() {
     segment(&app, "seg", json!({}));
     rule(&app, "seg", "age", json!({"priority": 1, "created_within_hours": 1}));
     let v = post_wait(&app, old_lead(&app, "l1"));
-    assert_eq!(v["status_reason"], "record_older_than_timeframe", "only the age rule: {v}");
+    assert_eq!(
+        v["status_reason"], "record_older_than_timeframe",
+        "only the age rule: {v}"
+    );
 
-    rule(&app, "seg", "cond", json!({"priority": 2, "condition": "record.revenue > 1000000"}));
+    rule(
+        &app,
+        "seg",
+        "cond",
+        json!({"priority": 2, "condition": "record.revenue > 1000000"}),
+    );
     let v = post_wait(&app, old_lead(&app, "l2"));
     assert_eq!(v["status_reason"], "record_doesnt_meet_conditions", "{v}");
     assert_eq!(v["rule_id"], "cond");
@@ -80,10 +99,22 @@ fn target_failure_beats_record_condition_which_beats_age() {
     assert_eq!(v["status_reason"], "no_sellers_meet_conditions", "{v}");
     assert_eq!(v["rule_id"], "target");
 
-    rule(&app, "seg", "priv", json!({"priority": 4, "assign_to": {"match": "ids", "ids": ["s1"]}}));
-    seller(&app, "s1", json!({"attributes": {"country": "UK"}, "record_access": ["account"]}));
+    rule(
+        &app,
+        "seg",
+        "priv",
+        json!({"priority": 4, "assign_to": {"match": "ids", "ids": ["s1"]}}),
+    );
+    seller(
+        &app,
+        "s1",
+        json!({"attributes": {"country": "UK"}, "record_access": ["account"]}),
+    );
     let v = post_wait(&app, old_lead(&app, "l4"));
-    assert_eq!(v["status_reason"], "seller_lacks_privileges", "a distribution failure wins: {v}");
+    assert_eq!(
+        v["status_reason"], "seller_lacks_privileges",
+        "a distribution failure wins: {v}"
+    );
     assert_eq!(v["rule_id"], "priv");
 }
 
@@ -111,10 +142,25 @@ fn rules_are_tried_by_priority_and_the_first_assigning_rule_wins() {
     }
     segment(&app, "seg", json!({}));
     // Ids sort against priorities on purpose: z-first has priority 1.
-    rule(&app, "seg", "a-off", json!({"priority": 1, "active": false, "assign_to": {"match": "ids", "ids": ["s1"]}}));
+    rule(
+        &app,
+        "seg",
+        "a-off",
+        json!({"priority": 1, "active": false, "assign_to": {"match": "ids", "ids": ["s1"]}}),
+    );
     rule(&app, "seg", "z-first", json!({"priority": 1, "condition": "false"}));
-    rule(&app, "seg", "m-second", json!({"priority": 2, "assign_to": {"match": "ids", "ids": ["s2"]}}));
-    rule(&app, "seg", "b-third", json!({"priority": 3, "assign_to": {"match": "ids", "ids": ["s3"]}}));
+    rule(
+        &app,
+        "seg",
+        "m-second",
+        json!({"priority": 2, "assign_to": {"match": "ids", "ids": ["s2"]}}),
+    );
+    rule(
+        &app,
+        "seg",
+        "b-third",
+        json!({"priority": 3, "assign_to": {"match": "ids", "ids": ["s3"]}}),
+    );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s2", "{v}");
     assert_eq!(v["rule_id"], "m-second");

@@ -73,7 +73,13 @@ fn records_left_to_be_processed_are_processed_at_start() {
 
     // More than one start-up batch (1000), so resuming has to go on.
     let records: Vec<StoredRecord> = (0..1203)
-        .map(|i| pending(&format!("p{i:04}"), 1_000_000 + i, t - chrono::Duration::seconds(i as i64)))
+        .map(|i| {
+            pending(
+                &format!("p{i:04}"),
+                1_000_000 + i,
+                t - chrono::Duration::seconds(i as i64),
+            )
+        })
         .collect();
     write_pending(dir.path(), records);
 
@@ -98,7 +104,11 @@ fn records_left_to_be_processed_are_processed_at_start() {
         .map(|s| seller_view(&app, s)["open_records"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(open, 1203, "every resumed record counted once");
-    assert_eq!(seller_view(&app, "s1")["open_records"], 602, "round robin across the resume");
+    assert_eq!(
+        seller_view(&app, "s1")["open_records"],
+        602,
+        "round robin across the resume"
+    );
     drop(app);
     drop(dir);
 }
@@ -115,10 +125,17 @@ fn processed_records_keep_their_status_owner_and_counts_across_a_restart() {
 
     let app = app.restart();
     let v = record(&app, "l1");
-    assert_eq!((owner_id(&v), v["status_reason"].clone()), ("s1".to_string(), json!("assigned")), "{v}");
+    assert_eq!(
+        (owner_id(&v), v["status_reason"].clone()),
+        ("s1".to_string(), json!("assigned")),
+        "{v}"
+    );
     let v = record(&app, "l2");
     assert_eq!(v["status_reason"], "sellers_at_capacity", "{v}");
-    assert_eq!(v["decision"]["rules"][0]["excluded"]["capacity"], 1, "the decision is kept: {v}");
+    assert_eq!(
+        v["decision"]["rules"][0]["excluded"]["capacity"], 1,
+        "the decision is kept: {v}"
+    );
     assert_eq!(seller_view(&app, "s1")["open_records"], 1, "the count is kept");
     assert_eq!(view_ids(&app, "unassigned"), ["l2"]);
     let run = run(&app, "seg");

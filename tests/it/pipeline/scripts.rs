@@ -9,16 +9,27 @@ use crate::helpers::TestApp;
 fn an_endless_segment_condition_marks_only_its_record() {
     let app = TestApp::spawn();
     seller(&app, "s1", json!({}));
-    segment(&app, "spin", json!({"priority": 1, "condition": "if record.spin == true { loop { } } false"}));
+    segment(
+        &app,
+        "spin",
+        json!({"priority": 1, "condition": "if record.spin == true { loop { } } false"}),
+    );
     segment(&app, "all", json!({"priority": 2}));
     rule(&app, "all", "r", json!({}));
     let views = post_batch_wait(
         &app,
-        vec![lead("ok1", json!({})), lead("bad", json!({"spin": true})), lead("ok2", json!({}))],
+        vec![
+            lead("ok1", json!({})),
+            lead("bad", json!({"spin": true})),
+            lead("ok2", json!({})),
+        ],
     );
     assert_eq!(views[1]["segment_status"], "segment_error", "{}", views[1]);
     let details = views[1]["error_details"].as_str().unwrap_or_default();
-    assert!(details.contains("segment spin condition"), "names the script: {details:?}");
+    assert!(
+        details.contains("segment spin condition"),
+        "names the script: {details:?}"
+    );
     assert_eq!(views[1]["owner"], json!(null));
     for v in [&views[0], &views[2]] {
         assert_eq!(v["segment_id"], "all", "{v}");
@@ -34,10 +45,19 @@ fn an_endless_rule_condition_marks_only_its_record() {
     let app = TestApp::spawn();
     seller(&app, "s1", json!({}));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "spin", json!({"condition": "if record.spin == true { loop { } } true"}));
+    rule(
+        &app,
+        "seg",
+        "spin",
+        json!({"condition": "if record.spin == true { loop { } } true"}),
+    );
     let views = post_batch_wait(
         &app,
-        vec![lead("ok1", json!({})), lead("bad", json!({"spin": true})), lead("ok2", json!({}))],
+        vec![
+            lead("ok1", json!({})),
+            lead("bad", json!({"spin": true})),
+            lead("ok2", json!({})),
+        ],
     );
     assert_eq!(views[1]["status_reason"], "server_error", "{}", views[1]);
     let details = views[1]["error_details"].as_str().unwrap_or_default();

@@ -25,15 +25,27 @@ fn no_matching_segments() {
         json!({"id": "o1", "record_type": "opportunity", "attributes": {}}),
     );
     assert_eq!(r.status, 202, "{}", r.text);
-    assert_eq!(r.body["records"][0]["segment_status"], "no_matching_segments", "{}", r.text);
+    assert_eq!(
+        r.body["records"][0]["segment_status"], "no_matching_segments",
+        "{}",
+        r.text
+    );
 }
 
 #[test]
 fn matched_previous_segment_keeps_the_record_where_it_was() {
     let app = TestApp::spawn();
     seller(&app, "s-fr", json!({}));
-    segment(&app, "fr", json!({"priority": 2, "condition": "record.country == \"FR\""}));
-    segment(&app, "uk", json!({"priority": 1, "condition": "record.country == \"UK\""}));
+    segment(
+        &app,
+        "fr",
+        json!({"priority": 2, "condition": "record.country == \"FR\""}),
+    );
+    segment(
+        &app,
+        "uk",
+        json!({"priority": 1, "condition": "record.country == \"UK\""}),
+    );
     rule(&app, "fr", "r-fr", json!({}));
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!(v["segment_id"], "fr");
@@ -78,8 +90,16 @@ fn first_active_segment_by_priority_then_id_takes_the_record() {
     seller(&app, "s1", json!({}));
     segment(&app, "a-off", json!({"priority": 1, "active": false}));
     segment(&app, "c-low", json!({"priority": 3}));
-    segment(&app, "b-two", json!({"priority": 2, "condition": "record.country == \"UK\""}));
-    segment(&app, "a-two", json!({"priority": 2, "condition": "record.country == \"UK\""}));
+    segment(
+        &app,
+        "b-two",
+        json!({"priority": 2, "condition": "record.country == \"UK\""}),
+    );
+    segment(
+        &app,
+        "a-two",
+        json!({"priority": 2, "condition": "record.country == \"UK\""}),
+    );
     let v = post_wait(&app, lead("uk", json!({"country": "UK"})));
     assert_eq!(
         v["segment_id"], "a-two",
@@ -102,14 +122,28 @@ fn updates_resegment_and_moves_follow_the_segment_options() {
     let app = TestApp::spawn();
     seller(&app, "s-fr", json!({}));
     seller(&app, "s-uk", json!({}));
-    segment(&app, "fr", json!({"priority": 2, "condition": "record.country == \"FR\""}));
+    segment(
+        &app,
+        "fr",
+        json!({"priority": 2, "condition": "record.country == \"FR\""}),
+    );
     segment(
         &app,
         "uk",
         json!({"priority": 1, "condition": "record.country == \"UK\"", "accept_previously_segmented": true}),
     );
-    rule(&app, "fr", "r-fr", json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}));
-    rule(&app, "uk", "r-uk", json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}));
+    rule(
+        &app,
+        "fr",
+        "r-fr",
+        json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}),
+    );
+    rule(
+        &app,
+        "uk",
+        "r-uk",
+        json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}),
+    );
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!((v["segment_id"].as_str(), owner_id(&v).as_str()), (Some("fr"), "s-fr"));
 
@@ -126,8 +160,18 @@ fn updates_resegment_and_moves_follow_the_segment_options() {
 
     // With run_rules_on_move, a move reassigns (fr now prefers s-fr2).
     seller(&app, "s-fr2", json!({}));
-    rule(&app, "fr", "r-fr2", json!({"assign_to": {"match": "ids", "ids": ["s-fr2"]}}));
-    rule(&app, "fr", "r-fr", json!({"priority": 2, "assign_to": {"match": "ids", "ids": ["s-fr"]}}));
+    rule(
+        &app,
+        "fr",
+        "r-fr2",
+        json!({"assign_to": {"match": "ids", "ids": ["s-fr2"]}}),
+    );
+    rule(
+        &app,
+        "fr",
+        "r-fr",
+        json!({"priority": 2, "assign_to": {"match": "ids", "ids": ["s-fr"]}}),
+    );
     segment(
         &app,
         "fr",
@@ -150,15 +194,29 @@ fn run_rules_on_move_reassigns_and_moves_the_open_count() {
     let app = TestApp::spawn();
     seller(&app, "s-fr", json!({}));
     seller(&app, "s-uk", json!({}));
-    segment(&app, "fr", json!({"priority": 2, "condition": "record.country == \"FR\""}));
+    segment(
+        &app,
+        "fr",
+        json!({"priority": 2, "condition": "record.country == \"FR\""}),
+    );
     segment(
         &app,
         "uk",
         json!({"priority": 1, "condition": "record.country == \"UK\"", "accept_previously_segmented": true,
                "run_rules_on_move": true}),
     );
-    rule(&app, "fr", "r-fr", json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}));
-    rule(&app, "uk", "r-uk", json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}));
+    rule(
+        &app,
+        "fr",
+        "r-fr",
+        json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}),
+    );
+    rule(
+        &app,
+        "uk",
+        "r-uk",
+        json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}),
+    );
     post_wait(&app, lead("l1", json!({"country": "FR"})));
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["segment_id"], "uk");
@@ -193,9 +251,21 @@ fn sequence_connection_active_inactive_and_deleted() {
         );
         assert_eq!(r.status, 201, "{}", r.text);
     }
-    segment(&app, "on", json!({"condition": "record.s == \"on\"", "sequence_id": "seq-on"}));
-    segment(&app, "off", json!({"condition": "record.s == \"off\"", "sequence_id": "seq-off"}));
-    segment(&app, "gone", json!({"condition": "record.s == \"gone\"", "sequence_id": "seq-gone"}));
+    segment(
+        &app,
+        "on",
+        json!({"condition": "record.s == \"on\"", "sequence_id": "seq-on"}),
+    );
+    segment(
+        &app,
+        "off",
+        json!({"condition": "record.s == \"off\"", "sequence_id": "seq-off"}),
+    );
+    segment(
+        &app,
+        "gone",
+        json!({"condition": "record.s == \"gone\"", "sequence_id": "seq-gone"}),
+    );
     for seg in ["on", "off", "gone"] {
         rule(&app, seg, "r", json!({}));
     }
@@ -213,4 +283,23 @@ fn sequence_connection_active_inactive_and_deleted() {
         assert_eq!(v["needs_attention"], true, "{v}");
         assert_views(&app, id, true, false, true);
     }
+}
+
+#[test]
+fn a_record_whose_segment_was_deleted_is_segmented_afresh_on_update() {
+    let app = TestApp::spawn();
+    seller(&app, "s1", json!({}));
+    segment(&app, "old", json!({"priority": 1}));
+    segment(&app, "new", json!({"priority": 2}));
+    rule(&app, "new", "r", json!({}));
+    let v = post_wait(&app, lead("l1", json!({})));
+    assert_eq!(v["segment_id"], "old");
+    assert_eq!(v["status_reason"], "no_assignment_rule");
+    assert_eq!(app.delete("/api/v1/segments/old").status, 204);
+    let r = app.post("/api/v1/segments/old/runs", json!({}));
+    assert_eq!(r.status, 404, "no run of a deleted segment: {}", r.text);
+    let v = post_wait(&app, lead("l1", json!({"note": "again"})));
+    assert_eq!(v["segment_id"], "new", "a deleted segment holds nothing back: {v}");
+    assert_eq!(v["segment_status"], json!(null), "{v}");
+    assert_eq!(owner_id(&v), "s1", "{v}");
 }

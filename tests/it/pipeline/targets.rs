@@ -38,10 +38,18 @@ fn teams_match_any_ids_and_condition_with_single() {
         ),
     ] {
         segment(&app, seg, json!({ "condition": format!("record.seg == \"{seg}\"") }));
-        rule(&app, seg, "r", json!({"assign_to": assign_to, "distribution": {"method": "single"}}));
+        rule(
+            &app,
+            seg,
+            "r",
+            json!({"assign_to": assign_to, "distribution": {"method": "single"}}),
+        );
     }
     let v = post_wait(&app, lead("any", json!({"seg": "any"})));
-    assert_eq!(v["status_reason"], "multiple_eligible_teams", "two teams match any: {v}");
+    assert_eq!(
+        v["status_reason"], "multiple_eligible_teams",
+        "two teams match any: {v}"
+    );
     let v = post_wait(&app, lead("ids", json!({"seg": "ids"})));
     assert_eq!(v["owner"], json!({"type": "team", "id": "t-us"}), "{v}");
     assert_eq!(v["status_reason"], "assigned");
@@ -50,7 +58,11 @@ fn teams_match_any_ids_and_condition_with_single() {
     assert_eq!(v["owner"], json!({"type": "team", "id": "t-eu"}), "{v}");
     assert_eq!(v["decision"]["rules"][0]["candidates"], 1, "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["condition"], 1, "{v}");
-    assert_eq!(seller_view(&app, "member")["open_records"], 0, "a team owner is no seller's count");
+    assert_eq!(
+        seller_view(&app, "member")["open_records"],
+        0,
+        "a team owner is no seller's count"
+    );
 }
 
 #[test]
@@ -67,7 +79,12 @@ fn queues_match_any_ids_and_condition_with_single() {
         ),
     ] {
         segment(&app, seg, json!({ "condition": format!("record.seg == \"{seg}\"") }));
-        rule(&app, seg, "r", json!({"assign_to": assign_to, "distribution": {"method": "single"}}));
+        rule(
+            &app,
+            seg,
+            "r",
+            json!({"assign_to": assign_to, "distribution": {"method": "single"}}),
+        );
     }
     let v = post_wait(&app, lead("any", json!({"seg": "any"})));
     assert_eq!(v["status_reason"], "multiple_eligible_queues", "{v}");
@@ -139,20 +156,41 @@ fn a_team_or_queue_created_after_records_were_processed_is_a_target() {
     seller(&app, "member", json!({}));
     segment(&app, "seg", json!({"condition": "record.to == \"team\""}));
     segment(&app, "qseg", json!({"condition": "record.to == \"queue\""}));
-    rule(&app, "seg", "r", json!({"assign_to": {"type": "team", "match": "any"}, "distribution": {"method": "single"}}));
-    rule(&app, "qseg", "r", json!({"assign_to": {"type": "queue", "match": "any"}, "distribution": {"method": "single"}}));
+    rule(
+        &app,
+        "seg",
+        "r",
+        json!({"assign_to": {"type": "team", "match": "any"}, "distribution": {"method": "single"}}),
+    );
+    rule(
+        &app,
+        "qseg",
+        "r",
+        json!({"assign_to": {"type": "queue", "match": "any"}, "distribution": {"method": "single"}}),
+    );
     let v = post_wait(&app, lead("l1", json!({"to": "team"})));
     assert_eq!(v["status_reason"], "no_eligible_team", "{v}");
     // Only the team is saved here (no seller edit that would refresh everything).
     let r = app.put("/api/v1/teams/t1", json!({"name": "t1", "members": ["member"]}));
     assert_eq!(r.status, 201, "{}", r.text);
     let v = post_wait(&app, lead("l2", json!({"to": "team"})));
-    assert_eq!(v["owner"], json!({"type": "team", "id": "t1"}), "the new team is seen: {v}");
+    assert_eq!(
+        v["owner"],
+        json!({"type": "team", "id": "t1"}),
+        "the new team is seen: {v}"
+    );
     queue(&app, "q1", "EU");
     let v = post_wait(&app, lead("l3", json!({"to": "queue"})));
-    assert_eq!(v["owner"], json!({"type": "queue", "id": "q1"}), "the new queue is seen: {v}");
+    assert_eq!(
+        v["owner"],
+        json!({"type": "queue", "id": "q1"}),
+        "the new queue is seen: {v}"
+    );
     let r = app.delete("/api/v1/teams/t1");
     assert_eq!(r.status, 204, "{}", r.text);
     let v = post_wait(&app, lead("l4", json!({"to": "team"})));
-    assert_eq!(v["status_reason"], "no_eligible_team", "a deleted team is no target: {v}");
+    assert_eq!(
+        v["status_reason"], "no_eligible_team",
+        "a deleted team is no target: {v}"
+    );
 }

@@ -8,7 +8,9 @@ use super::*;
 use crate::helpers::TestApp;
 
 fn time(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc))
+    v.as_str()
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[test]
@@ -30,7 +32,10 @@ fn created_within_hours_counts_from_created_on_to_now() {
     app.clock.advance(Duration::hours(25));
     run(&app, "seg");
     let v = record(&app, "l3");
-    assert_eq!(v["status_reason"], "record_older_than_timeframe", "too old at the run: {v}");
+    assert_eq!(
+        v["status_reason"], "record_older_than_timeframe",
+        "too old at the run: {v}"
+    );
     assert_eq!(v["attempts"], 2);
 }
 
@@ -57,9 +62,16 @@ fn assignment_window_sets_the_due_time_and_overdue_once_it_passes() {
 
     app.clock.advance(Duration::hours(22) + Duration::minutes(1));
     let v = record(&app, "l1");
-    assert_eq!(v["overdue"], true, "the clock passed the due time while unassigned: {v}");
+    assert_eq!(
+        v["overdue"], true,
+        "the clock passed the due time while unassigned: {v}"
+    );
     let listed = app.get("/api/v1/records?record_type=lead&view=unassigned");
-    assert_eq!(listed.body["items"][0]["overdue"], true, "the list shows it too: {}", listed.text);
+    assert_eq!(
+        listed.body["items"][0]["overdue"], true,
+        "the list shows it too: {}",
+        listed.text
+    );
 
     seller(&app, "s1", json!({}));
     run(&app, "seg");
@@ -74,12 +86,21 @@ fn assignment_due_at_comes_from_the_rule_that_handled_the_record() {
     segment(&app, "seg", json!({}));
     seller(&app, "s1", json!({}));
     // r1 does not handle the record (its condition is false), r2 assigns it.
-    rule(&app, "seg", "r1", json!({"priority": 1, "condition": "false", "assignment_window_hours": 5}));
+    rule(
+        &app,
+        "seg",
+        "r1",
+        json!({"priority": 1, "condition": "false", "assignment_window_hours": 5}),
+    );
     rule(&app, "seg", "r2", json!({"priority": 2, "assignment_window_hours": 48}));
     let created = now(&app);
     let v = post_wait(&app, lead_at("l1", json!({}), created));
     assert_eq!(v["rule_id"], "r2");
-    assert_eq!(time(&v["assignment_due_at"]), Some(created + Duration::hours(48)), "{v}");
+    assert_eq!(
+        time(&v["assignment_due_at"]),
+        Some(created + Duration::hours(48)),
+        "{v}"
+    );
     // Both rules handle l2 and fail; r2's failure (capacity) is the one reported, and
     // the due time shown is r2's, like the rule shown.
     seller(&app, "s2", json!({"assign_records": false}));
