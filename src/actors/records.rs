@@ -63,6 +63,9 @@ pub struct Run {
 pub struct Ingest {
     pub records: Vec<RecordInput>,
     pub wait: bool,
+    /// Sent as `{"records": [...]}`: validation errors name `records[i]` then, even for
+    /// a batch of one.
+    pub batch: bool,
 }
 
 /// Processes stored records (after ingest, and at start for what is still pending).
@@ -325,14 +328,18 @@ impl SellerCapacityActor {
                     touched.push(s.clone());
                 }
             }
+            // The rule's own position of the seller: the seller's latest assignment may
+            // be by another rule of this batch.
             if rule_scope
                 && let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
                 && let Some(slot) = self.book.index.get(seller)
+                && let Some(seq) = self
+                    .book
+                    .rule_rr
+                    .get(&(seg.clone(), rule.clone()))
+                    .and_then(|m| m.get(slot))
             {
-                rule_rr.push((
-                    format!("{seg}/{rule}/{seller}"),
-                    self.book.slots[*slot].counters.last_assigned_seq,
-                ));
+                rule_rr.push((format!("{seg}/{rule}/{seller}"), *seq));
             }
             history.push(HistoryEntry {
                 id: String::new(),
@@ -419,7 +426,7 @@ impl Handler<Ingest> for SellerCapacityActor {
     type Result = AtomicResponse<Self, Result<Vec<StatusView>, Error>>;
 
     fn handle(&mut self, msg: Ingest, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = check_schemas(&self.catalog.schemas, &msg.records, msg.records.len() > 1) {
+        if let Err(e) = check_schemas(&self.catalog.schemas, &msg.records, msg.batch) {
             return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
         }
         let now = self.clock.now();

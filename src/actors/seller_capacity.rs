@@ -188,6 +188,12 @@ impl HoldsTable<Team> for SellerCapacityActor {
         }
         Ok(())
     }
+    fn after_put(&mut self, _id: &Id) {
+        self.book_stale = true;
+    }
+    fn after_delete(&mut self, _id: &Id) {
+        self.book_stale = true;
+    }
 }
 
 impl HoldsTable<Queue> for SellerCapacityActor {

@@ -210,9 +210,12 @@ impl StoredRecord {
         self.stage == Stage::Processed && self.open && self.owner.is_none()
     }
 
-    /// Segmentation, assignment or sequence connection failed.
+    /// Segmentation, assignment or sequence connection failed, and the record is still
+    /// open: a closed record is done with, whatever its last processing said, so it
+    /// leaves the "needs attention" view like it leaves "unassigned".
     pub fn needs_attention(&self) -> bool {
         self.stage == Stage::Processed
+            && self.open
             && (self.segment_status.is_some()
                 || self.sequence_status.is_some()
                 || self.status_reason == Some(StatusReason::ServerError)

@@ -58,9 +58,13 @@ pub fn parse_ingest_body(body: Value) -> Result<(Vec<RecordInput>, bool), Error>
 
 pub async fn ingest(s: &AppState, who: &Principal, body: Value, wait: bool) -> Result<IngestAnswer, Error> {
     who.require(Permission::WriteRecords)?;
-    let (records, _) = parse_ingest_body(body)?;
+    let (records, batch) = parse_ingest_body(body)?;
     let accepted = records.len();
-    let views = s.sellers.send(Ingest { records, wait }).await.map_err(mailbox)??;
+    let views = s
+        .sellers
+        .send(Ingest { records, wait, batch })
+        .await
+        .map_err(mailbox)??;
     Ok(IngestAnswer {
         accepted,
         records: views,

@@ -105,6 +105,11 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
                 Err(details) => {
                     rec.segment_status = Some(SegmentStatus::SegmentError);
                     rec.error_details = Some(details);
+                    // No rule ran: like an unsegmented record, no assignment outcome
+                    // (ingest left `in_progress`, which a processed record is not).
+                    if rec.owner.is_none() {
+                        rec.status_reason = None;
+                    }
                     return None;
                 }
                 Ok(None) => {
@@ -184,6 +189,9 @@ fn segment(env: &Env<'_>, rec: &StoredRecord, record: &mut Bindings) -> Result<O
     Ok(None)
 }
 
+/// Connects the record to its segment's sequence. `sequence_id` names the segment's
+/// sequence even when it is inactive or deleted (with `sequence_inactive`), so the
+/// status details say which sequence to fix.
 fn connect_sequence(env: &Env<'_>, book: &SellerBook, rec: &mut StoredRecord, seg: &CatalogSegment) {
     rec.sequence_status = None;
     rec.sequence_id = seg.segment.sequence_id.clone();
@@ -227,12 +235,17 @@ fn run_segment_rules(
         segment_id: Some(seg.id.clone()),
         rules: Vec::new(),
     };
-    let mut best: Option<(StatusReason, Id)> = None;
+    // The reported failure, its rule, and that rule's due time.
+    let mut best: Option<(StatusReason, Id, Option<DateTime<Utc>>)> = None;
     let mut any_active = false;
     for rule in seg.rules.iter().filter(|r| r.rule.active) {
         any_active = true;
-        match try_rule(env, book, rec, seg, rule, record) {
+        let result = try_rule(env, book, rec, seg, rule, record);
+        // Set by `try_rule` when this rule handled the record.
+        let due = rec.assignment_due_at.take();
+        match result {
             RuleResult::Assigned(owner, d) => {
+                rec.assignment_due_at = due;
                 decision.rules.push(d);
                 rec.decision = Some(decision);
                 rec.status_reason = Some(StatusReason::Assigned);
@@ -257,12 +270,13 @@ fn run_segment_rules(
                 decision.rules.push(d);
                 if best
                     .as_ref()
-                    .is_none_or(|(b, _)| reason.specificity() > b.specificity())
+                    .is_none_or(|(b, ..)| reason.specificity() > b.specificity())
                 {
-                    best = Some((reason, rule.id.clone()));
+                    best = Some((reason, rule.id.clone(), due));
                 }
             }
             RuleResult::Error(details, d) => {
+                rec.assignment_due_at = due;
                 decision.rules.push(d);
                 rec.decision = Some(decision);
                 if rec.owner.is_none() {
@@ -280,9 +294,10 @@ fn run_segment_rules(
         return None;
     }
     match best {
-        Some((reason, rule_id)) if any_active => {
+        Some((reason, rule_id, due)) if any_active => {
             rec.status_reason = Some(reason);
             rec.rule_id = Some(rule_id);
+            rec.assignment_due_at = due;
         }
         _ => {
             rec.status_reason = Some(StatusReason::NoAssignmentRule);
@@ -327,11 +342,14 @@ fn try_rule(
             }
         }
     }
-    if let Some(hours) = r.assignment_window_hours
-        && rec.assignment_due_at.is_none()
-    {
-        rec.assignment_due_at = Some(rec.created_on + Duration::hours(hours as i64));
-    }
+    // The record meets the rule's conditions: the rule handles it. When several rules
+    // handle a record, the due time shown is that of the rule shown in `rule_id` (the
+    // one that assigned it, or whose failure is reported).
+    // A window past the end of representable time (client-chosen `created_on`, a window
+    // of up to u32::MAX hours) has no due time rather than a panic.
+    rec.assignment_due_at = r
+        .assignment_window_hours
+        .and_then(|hours| rec.created_on.checked_add_signed(Duration::hours(hours as i64)));
     match r.assign_to.kind {
         TargetKind::Sellers => assign_seller(env, book, rec, seg, rule, record),
         TargetKind::Team | TargetKind::Queue => assign_group(env, book, rule, record),
@@ -351,13 +369,19 @@ fn assign_seller(
     // Target match.
     let mut cands: Vec<usize> = match r.assign_to.matching {
         TargetMatch::Any => book.live.clone(),
-        TargetMatch::Ids => r
-            .assign_to
-            .ids
-            .iter()
-            .filter_map(|id| book.index.get(id).copied())
-            .filter(|slot| book.slots[*slot].entry.is_some())
-            .collect(),
+        TargetMatch::Ids => {
+            let mut slots: Vec<usize> = r
+                .assign_to
+                .ids
+                .iter()
+                .filter_map(|id| book.index.get(id).copied())
+                .filter(|slot| book.slots[*slot].entry.is_some())
+                .collect();
+            // An id listed twice is still one candidate, in id order like `live`.
+            slots.sort_unstable_by(|a, b| book.slots[*a].id.cmp(&book.slots[*b].id));
+            slots.dedup();
+            slots
+        }
         TargetMatch::Condition => {
             let Some(script) = &rule.target_condition else {
                 return RuleResult::Failed(RuleDecision {
@@ -375,7 +399,7 @@ fn assign_seller(
         }
     };
     if r.assign_to.matching != TargetMatch::Any {
-        d.excluded.condition = (book.live.len() - cands.len()) as u32;
+        d.excluded.condition = book.live.len().saturating_sub(cands.len()) as u32;
     }
     let before = cands.len();
     cands.retain(|s| book.slots[*s].entry.as_ref().is_some_and(|e| e.seller.assign_records));

@@ -8,6 +8,7 @@ mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
 mod persistence;
+mod pipeline;
 mod schedules;
 mod scripts_at_save;
 mod scripts_check;
