@@ -276,7 +276,67 @@ fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTim
     }
 }
 
+/// The records of a batch after processing, and the owner changes among them.
+type Decided = (Vec<StoredRecord>, Vec<(Id, RecordType, OwnerChange, Option<Id>)>);
+
 impl SellerCapacityActor {
+    /// Runs the engine over a batch. A panic in the engine is a bug, but it must cost only
+    /// its record (invariant 4): memory goes back to the store's state, the record is
+    /// marked `server_error`, and the batch is decided again without it.
+    fn decide(&mut self, loaded: &[(StoredRecord, Mode)], now: DateTime<Utc>) -> Decided {
+        let mut poisoned = std::collections::HashSet::new();
+        loop {
+            let catalog = self.catalog.clone();
+            let scripting = self.scripting.clone();
+            let mut env = Env {
+                catalog: &catalog,
+                scripting: &scripting,
+                now,
+                rng: &mut self.rng,
+            };
+            let mut records = Vec::with_capacity(loaded.len());
+            let mut changes = Vec::new();
+            let mut panicked = None;
+            for (i, (rec, mode)) in loaded.iter().enumerate() {
+                let mut rec = rec.clone();
+                if poisoned.contains(&i) {
+                    rec.stage = Stage::Processed;
+                    rec.status_reason = Some(StatusReason::ServerError);
+                    rec.error_details =
+                        Some("internal error while processing this record; the server log has the cause".into());
+                    rec.updated_at = now;
+                    records.push(rec);
+                    continue;
+                }
+                let book = &mut self.book;
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let change = engine::process(&mut env, book, &mut rec, *mode);
+                    (rec, change)
+                }));
+                match outcome {
+                    Ok((rec, change)) => {
+                        if let Some(change) = change {
+                            changes.push((rec.id.clone(), rec.record_type.clone(), change, rec.segment_id.clone()));
+                        }
+                        records.push(rec);
+                    }
+                    Err(_) => {
+                        panicked = Some(i);
+                        break;
+                    }
+                }
+            }
+            let Some(i) = panicked else {
+                return (records, changes);
+            };
+            tracing::error!(record = %loaded[i].0.id, "record processing panicked; the record is marked server_error");
+            poisoned.insert(i);
+            if let Err(e) = self.reload_counters() {
+                tracing::error!(error = %e, "reloading counters after a panic");
+            }
+        }
+    }
+
     /// Processes the given records and commits the outcome; answers the final records
     /// and the run's id when `run` is given.
     fn process_batch(
@@ -301,23 +361,8 @@ impl SellerCapacityActor {
             Ok(l) => l,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let catalog = self.catalog.clone();
-        let scripting = self.scripting.clone();
-        let mut env = Env {
-            catalog: &catalog,
-            scripting: &scripting,
-            now,
-            rng: &mut self.rng,
-        };
         let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
-        let mut records = Vec::with_capacity(loaded.len());
-        let mut changes: Vec<(Id, RecordType, OwnerChange, Option<Id>)> = Vec::new();
-        for (mut rec, mode) in loaded {
-            if let Some(change) = engine::process(&mut env, &mut self.book, &mut rec, mode) {
-                changes.push((rec.id.clone(), rec.record_type.clone(), change, rec.segment_id.clone()));
-            }
-            records.push(rec);
-        }
+        let (records, changes) = self.decide(&loaded, now);
         let rule_scope = self.book.settings.round_robin_scope == RoundRobinScope::Rule;
         let mut touched: Vec<Id> = Vec::new();
         let mut rule_rr = Vec::new();

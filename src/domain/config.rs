@@ -386,16 +386,21 @@ impl Rule {
         if self.priority < 1 {
             return Err(Error::validation("priority", "priority is an integer of at least 1"));
         }
-        if self.created_within_hours == Some(0) {
+        // Ten years: beyond it a window means nothing and date arithmetic could overflow.
+        const MAX_HOURS: u32 = 87_600;
+        if self.created_within_hours.is_some_and(|h| !(1..=MAX_HOURS).contains(&h)) {
             return Err(Error::validation(
                 "created_within_hours",
-                "must be at least 1 hour, or null",
+                format!("created_within_hours is 1 to {MAX_HOURS}, or null"),
             ));
         }
-        if self.assignment_window_hours == Some(0) {
+        if self
+            .assignment_window_hours
+            .is_some_and(|h| !(1..=MAX_HOURS).contains(&h))
+        {
             return Err(Error::validation(
                 "assignment_window_hours",
-                "must be at least 1 hour, or null",
+                format!("assignment_window_hours is 1 to {MAX_HOURS}, or null"),
             ));
         }
         let to = &self.assign_to;

@@ -133,11 +133,16 @@ fn a_window_too_far_out_to_represent_costs_nothing_but_its_due_time() {
     let app = TestApp::spawn();
     seller(&app, "s1", json!({"assign_records": false}));
     segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r", json!({"assignment_window_hours": u32::MAX}));
-    let v = post_wait(&app, lead_at("l1", json!({}), now(&app)));
-    assert_eq!(v["status_reason"], "no_sellers_meet_conditions", "{v}");
-    assert_eq!(v["assignment_due_at"], json!(null), "no representable due time: {v}");
-    assert_eq!(v["overdue"], false);
+    let refused = app.put(
+        "/api/v1/segments/seg/rules/r",
+        crate::pipeline::rule_body("r", json!({"assignment_window_hours": u32::MAX})),
+    );
+    assert_eq!(
+        refused.status, 422,
+        "a window beyond ten years is refused: {}",
+        refused.text
+    );
+    assert_eq!(refused.body["error"]["details"]["field"], "assignment_window_hours");
     let late = DateTime::parse_from_rfc3339("9999-12-31T23:00:00Z").map(|t| t.with_timezone(&Utc));
     let late = late.unwrap_or_else(|e| panic!("{e}"));
     rule(&app, "seg", "r", json!({"assignment_window_hours": 24}));
