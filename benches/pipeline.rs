@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use allot::domain::config::Settings;
-use allot::domain::record::{Stage, StatusReason, StoredRecord};
+use allot::domain::record::StoredRecord;
 use allot::pipeline::book::SellerBook;
 use allot::pipeline::catalog::{CatalogRule, CatalogSegment, SegmentCatalog};
 use allot::pipeline::engine::{self, Env, Mode, Rng};
@@ -47,31 +47,7 @@ fn catalog(scripting: &Scripting) -> SegmentCatalog {
 fn record(i: u64) -> StoredRecord {
     let input = w1::lead(i);
     let created = input.created_on.unwrap_or_else(w1::epoch);
-    StoredRecord {
-        id: input.id,
-        record_type: input.record_type,
-        name: input.name,
-        topic: input.topic,
-        created_on: created,
-        attributes: input.attributes,
-        seq: i + 1,
-        open: true,
-        stage: Stage::ToBeProcessed,
-        owner: None,
-        previous_owner: None,
-        segment_id: None,
-        rule_id: None,
-        sequence_id: None,
-        status_reason: Some(StatusReason::InProgress),
-        segment_status: None,
-        sequence_status: None,
-        error_details: None,
-        assignment_due_at: None,
-        last_attempt_at: None,
-        attempts: 0,
-        decision: None,
-        updated_at: created,
-    }
+    StoredRecord::new_pending(&input, i + 1, created)
 }
 
 fn main() {

@@ -223,34 +223,7 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 /// whether a segmentation input changed.
 fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTime<Utc>) -> (StoredRecord, bool) {
     match old {
-        None => (
-            StoredRecord {
-                id: input.id.clone(),
-                record_type: input.record_type.clone(),
-                name: input.name.clone(),
-                topic: input.topic.clone(),
-                created_on: input.created_on.unwrap_or(now),
-                attributes: input.attributes.clone(),
-                seq,
-                open: true,
-                stage: Stage::ToBeProcessed,
-                owner: None,
-                previous_owner: None,
-                segment_id: None,
-                rule_id: None,
-                sequence_id: None,
-                status_reason: Some(StatusReason::InProgress),
-                segment_status: None,
-                sequence_status: None,
-                error_details: None,
-                assignment_due_at: None,
-                last_attempt_at: None,
-                attempts: 0,
-                decision: None,
-                updated_at: now,
-            },
-            true,
-        ),
+        None => (StoredRecord::new_pending(input, seq, now), true),
         Some(old) => {
             let mut rec = old.clone();
             let created_on = input.created_on.unwrap_or(old.created_on);

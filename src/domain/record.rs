@@ -206,6 +206,35 @@ impl View {
 }
 
 impl StoredRecord {
+    /// A record as it first arrives: open, in stage `to_be_processed`, `in_progress`.
+    pub fn new_pending(input: &RecordInput, seq: u64, now: DateTime<Utc>) -> StoredRecord {
+        StoredRecord {
+            id: input.id.clone(),
+            record_type: input.record_type.clone(),
+            name: input.name.clone(),
+            topic: input.topic.clone(),
+            created_on: input.created_on.unwrap_or(now),
+            attributes: input.attributes.clone(),
+            seq,
+            open: true,
+            stage: Stage::ToBeProcessed,
+            owner: None,
+            previous_owner: None,
+            segment_id: None,
+            rule_id: None,
+            sequence_id: None,
+            status_reason: Some(StatusReason::InProgress),
+            segment_status: None,
+            sequence_status: None,
+            error_details: None,
+            assignment_due_at: None,
+            last_attempt_at: None,
+            attempts: 0,
+            decision: None,
+            updated_at: now,
+        }
+    }
+
     pub fn is_unassigned(&self) -> bool {
         self.stage == Stage::Processed && self.open && self.owner.is_none()
     }

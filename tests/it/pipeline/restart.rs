@@ -1,7 +1,7 @@
 //! Restarts: records left in `to_be_processed` are processed at start, and processed
 //! records keep their status, owner and the owners' counts.
 
-use allot::domain::record::{Stage, StatusReason, StoredRecord};
+use allot::domain::record::{RecordInput, StoredRecord};
 use allot::domain::{Id, RecordType};
 use allot::store::Store;
 use allot::store::records::RecordWriter;
@@ -10,35 +10,19 @@ use serde_json::json;
 use super::*;
 use crate::helpers::TestApp;
 
-/// A record as ingest stores it before processing (see `actors::records::merge`).
+/// A record as ingest stores it before processing.
 fn pending(id: &str, seq: u64, created_on: DateTime<Utc>) -> StoredRecord {
     let mut attributes = serde_json::Map::new();
     attributes.insert("country".into(), json!("UK"));
-    StoredRecord {
+    let input = RecordInput {
         id: Id::parse("id", id).unwrap_or_else(|e| panic!("id {id}: {e}")),
         record_type: RecordType::parse("record_type", "lead").unwrap_or_else(|e| panic!("{e}")),
         name: format!("Lead {id}"),
         topic: "restart".into(),
-        created_on,
+        created_on: Some(created_on),
         attributes,
-        seq,
-        open: true,
-        stage: Stage::ToBeProcessed,
-        owner: None,
-        previous_owner: None,
-        segment_id: None,
-        rule_id: None,
-        sequence_id: None,
-        status_reason: Some(StatusReason::InProgress),
-        segment_status: None,
-        sequence_status: None,
-        error_details: None,
-        assignment_due_at: None,
-        last_attempt_at: None,
-        attempts: 0,
-        decision: None,
-        updated_at: created_on,
-    }
+    };
+    StoredRecord::new_pending(&input, seq, created_on)
 }
 
 /// Writes `records` into the store in `dir` while no server runs.
