@@ -30,6 +30,41 @@ pub trait Item: Clone + Serialize + DeserializeOwned + Send + Unpin + 'static {
 
 pub struct ConfigTable<T> {
     items: BTreeMap<Id, T>,
+    /// Writes are not atomic in the actor (so that concurrent ones share a group commit);
+    /// each carries a version, and a commit applies only if no later write of the same
+    /// id applied first. Versions follow submission order, which is commit order.
+    versions: std::collections::HashMap<Id, u64>,
+    next_version: u64,
+}
+
+impl<T> ConfigTable<T> {
+    /// The version of a write about to be submitted.
+    pub fn next_version(&mut self) -> u64 {
+        self.next_version += 1;
+        self.next_version
+    }
+
+    /// Applies a committed put (`Some`) or delete (`None`) unless a later write of `id`
+    /// already applied; answers whether it did.
+    pub fn apply(&mut self, id: Id, value: Option<T>, version: u64) -> bool {
+        if self.versions.get(&id).is_some_and(|v| *v > version) {
+            return false;
+        }
+        self.versions.insert(id.clone(), version);
+        match value {
+            Some(v) => {
+                self.items.insert(id, v);
+            }
+            None => {
+                self.items.remove(&id);
+            }
+        }
+        true
+    }
+
+    pub fn get(&self, id: &str) -> Option<&T> {
+        self.items.get(id)
+    }
 }
 
 impl<T: Item> ConfigTable<T> {
@@ -41,11 +76,11 @@ impl<T: Item> ConfigTable<T> {
                 .map_err(|_| Error::Internal(format!("stored {} id {key:?} is not an id", T::KIND)))?;
             items.insert(id, value);
         }
-        Ok(ConfigTable { items })
-    }
-
-    pub fn get(&self, id: &str) -> Option<&T> {
-        self.items.get(id)
+        Ok(ConfigTable {
+            items,
+            versions: Default::default(),
+            next_version: 0,
+        })
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -54,14 +89,6 @@ impl<T: Item> ConfigTable<T> {
 
     pub fn iter(&self) -> impl Iterator<Item = (&Id, &T)> {
         self.items.iter()
-    }
-
-    pub fn insert(&mut self, id: Id, value: T) {
-        self.items.insert(id, value);
-    }
-
-    pub fn remove(&mut self, id: &str) -> Option<T> {
-        self.items.remove(id)
     }
 
     /// One page in id order, after the cursor `after` (an id).
@@ -204,28 +231,30 @@ pub trait HoldsTable<T: Item>: Actor<Context = Context<Self>> {
 macro_rules! config_handlers {
     ($actor:ty, $($ty:ty),+) => {$(
         impl actix::Handler<$crate::actors::table::Put<$ty>> for $actor {
-            type Result = actix::AtomicResponse<Self, Result<bool, $crate::error::Error>>;
+            type Result = actix::ResponseActFuture<Self, Result<bool, $crate::error::Error>>;
             fn handle(&mut self, msg: $crate::actors::table::Put<$ty>, _: &mut Self::Context) -> Self::Result {
                 use actix::prelude::*;
                 use $crate::actors::table::HoldsTable;
                 if let Err(e) = <Self as HoldsTable<$ty>>::check(self, &msg.id, &msg.value) {
-                    return actix::AtomicResponse::new(Box::pin(actix::fut::ready(Err(e))));
+                    return Box::pin(actix::fut::ready(Err(e)));
                 }
                 let store = <Self as HoldsTable<$ty>>::store(self);
-                actix::AtomicResponse::new(Box::pin(
+                let version = <Self as HoldsTable<$ty>>::table(self).next_version();
+                Box::pin(
                     async move {
                         let created = $crate::actors::table::persist_put(&store, &msg.id, &msg.value).await?;
                         Ok::<_, $crate::error::Error>((created, msg))
                     }
                     .into_actor(self)
-                    .map(|res, act, _| {
+                    .map(move |res, act, _| {
                         let (created, msg) = res?;
                         let id = msg.id.clone();
-                        <Self as HoldsTable<$ty>>::table(act).insert(msg.id, msg.value);
-                        <Self as HoldsTable<$ty>>::after_put(act, &id);
+                        if <Self as HoldsTable<$ty>>::table(act).apply(msg.id, Some(msg.value), version) {
+                            <Self as HoldsTable<$ty>>::after_put(act, &id);
+                        }
                         Ok(created)
                     }),
-                ))
+                )
             }
         }
 
@@ -249,12 +278,13 @@ macro_rules! config_handlers {
         }
 
         impl actix::Handler<$crate::actors::table::Delete<$ty>> for $actor {
-            type Result = actix::AtomicResponse<Self, Result<(), $crate::error::Error>>;
+            type Result = actix::ResponseActFuture<Self, Result<(), $crate::error::Error>>;
             fn handle(&mut self, msg: $crate::actors::table::Delete<$ty>, _: &mut Self::Context) -> Self::Result {
                 use actix::prelude::*;
                 use $crate::actors::table::{HoldsTable, Item};
                 let store = <Self as HoldsTable<$ty>>::store(self);
-                actix::AtomicResponse::new(Box::pin(
+                let version = <Self as HoldsTable<$ty>>::table(self).next_version();
+                Box::pin(
                     async move {
                         let existed = $crate::actors::table::persist_delete::<$ty>(&store, &msg.id).await?;
                         if !existed {
@@ -263,15 +293,49 @@ macro_rules! config_handlers {
                         Ok(msg.id)
                     }
                     .into_actor(self)
-                    .map(|res, act, _| {
+                    .map(move |res, act, _| {
                         let id = res?;
-                        <Self as HoldsTable<$ty>>::table(act).remove(id.as_str());
-                        <Self as HoldsTable<$ty>>::after_delete(act, &id);
+                        if <Self as HoldsTable<$ty>>::table(act).apply(id.clone(), None, version) {
+                            <Self as HoldsTable<$ty>>::after_delete(act, &id);
+                        }
                         Ok(())
                     }),
-                ))
+                )
             }
         }
     )+};
 }
 pub(crate) use config_handlers;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> Id {
+        Id::parse("id", s).unwrap()
+    }
+
+    #[test]
+    fn a_commit_applies_only_if_no_later_write_of_the_id_applied() {
+        let mut t: ConfigTable<u32> = ConfigTable {
+            items: BTreeMap::new(),
+            versions: Default::default(),
+            next_version: 0,
+        };
+        let first = t.next_version();
+        let second = t.next_version();
+        // The later write's completion is handled first (same group commit).
+        assert!(t.apply(id("a"), Some(2), second));
+        assert!(
+            !t.apply(id("a"), Some(1), first),
+            "an older write must not overwrite a newer one"
+        );
+        assert_eq!(t.get("a"), Some(&2));
+        let delete = t.next_version();
+        assert!(t.apply(id("a"), None, delete));
+        assert_eq!(t.get("a"), None);
+        // Other ids are independent.
+        assert!(t.apply(id("b"), Some(7), first));
+        assert_eq!(t.get("b"), Some(&7));
+    }
+}
