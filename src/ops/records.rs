@@ -11,9 +11,10 @@ use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
 use crate::actors::records::{Ingest, Run, RunSegment, RunTrigger, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
-use crate::actors::table::Page;
+use crate::actors::table::{Get, Page};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
+use crate::domain::config::Segment;
 use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
@@ -232,15 +233,22 @@ pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRe
         .map_err(mailbox)?
 }
 
-/// A segment's runs, newest first.
+/// A segment's runs, newest first. `not_found` when the segment does not exist, like
+/// its rules and schedule; the runs of a deleted segment stay readable one by one
+/// (`GET /runs/{id}`), and their changes stay in assignment history.
 pub async fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &PageQuery) -> Result<Page<Run>, Error> {
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
+    let limit = q.limit()?;
+    s.segments
+        .send(Get::<Segment>::new(segment_id.clone()))
+        .await
+        .map_err(mailbox)??;
     s.history
         .send(ListRuns {
             segment_id,
             after: q.after.clone(),
-            limit: q.limit()?,
+            limit,
         })
         .await
         .map_err(mailbox)?
