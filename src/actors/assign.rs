@@ -115,9 +115,14 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             OwnerKind::Queue => self.queues.contains(msg.assignee.id.as_str()),
         };
         if !assignee_exists {
+            let kind = match msg.assignee.kind {
+                OwnerKind::Seller => "seller",
+                OwnerKind::Team => "team",
+                OwnerKind::Queue => "queue",
+            };
             return ready(Err(Error::validation(
                 "assignee.id",
-                format!("{:?} {} does not exist", msg.assignee.kind, msg.assignee.id).to_lowercase(),
+                format!("{kind} {} does not exist", msg.assignee.id),
             )));
         }
         let mut loaded = Vec::with_capacity(msg.record_ids.len());
