@@ -40,7 +40,7 @@ pub struct AssignResult {
     pub error: Option<serde_json::Value>,
 }
 
-/// Sellers eligible for a record, with what the admin needs to choose.
+/// Sellers eligible for a record, with what the admin needs to choose, in id order.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<EligibleSeller>, Error>")]
 pub struct EligibleSellers(pub Id);
@@ -75,7 +75,9 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
         for e in &found.errors {
             tracing::warn!(record = %rec.id, error = %e, "a script failed while listing eligible sellers");
         }
-        Ok(found
+        // Slots are numbered in the order sellers were first seen (counters load before
+        // configuration at start), so they give no stable order: answer by id.
+        let mut sellers: Vec<EligibleSeller> = found
             .sellers
             .into_iter()
             .filter_map(|slot| {
@@ -89,7 +91,9 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
                     available_now: s.is_available_at(now),
                 })
             })
-            .collect())
+            .collect();
+        sellers.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(sellers)
     }
 }
 
