@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::seller_capacity::{SellerCapacityActor, SellerCounters};
-use crate::domain::config::{RoundRobinScope, Settings};
+use crate::domain::config::Settings;
 use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StoredRecord};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
@@ -315,7 +315,6 @@ impl SellerCapacityActor {
             }
             records.push(rec);
         }
-        let rule_scope = self.book.settings.round_robin_scope == RoundRobinScope::Rule;
         let mut touched: Vec<Id> = Vec::new();
         let mut rule_rr = Vec::new();
         let mut history = Vec::with_capacity(changes.len());
@@ -325,14 +324,19 @@ impl SellerCapacityActor {
                     touched.push(s.clone());
                 }
             }
-            if rule_scope
-                && let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
+            // The per-rule order is kept (in memory, by the engine) whatever the scope, so
+            // it is persisted whatever the scope too: switching to the rule scope then
+            // picks the same seller before and after a restart. The value is the rule's
+            // own last turn for the seller, not the seller's last turn under any rule.
+            if let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
                 && let Some(slot) = self.book.index.get(seller)
+                && let Some(seq) = self
+                    .book
+                    .rule_rr
+                    .get(&(seg.clone(), rule.clone()))
+                    .and_then(|m| m.get(slot))
             {
-                rule_rr.push((
-                    format!("{seg}/{rule}/{seller}"),
-                    self.book.slots[*slot].counters.last_assigned_seq,
-                ));
+                rule_rr.push((format!("{seg}/{rule}/{seller}"), *seq));
             }
             history.push(HistoryEntry {
                 id: String::new(),
