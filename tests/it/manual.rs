@@ -453,3 +453,52 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
         "eligible sellers of an unknown record",
     );
 }
+
+#[test]
+fn a_seller_condition_that_fails_skips_its_whole_rule_in_eligible_sellers() {
+    let app = TestApp::spawn();
+    for (id, n) in [("a1", 1), ("b2", 0), ("c3", 1)] {
+        put(
+            &app,
+            &format!("/api/v1/sellers/{id}"),
+            json!({"name": id, "roles": ["seller"], "attributes": {"n": n}}),
+        );
+    }
+    put_segment(&app, "s", "lead");
+    // Divides by zero for b2, after a1 has been found to match.
+    put_rule(
+        &app,
+        "s",
+        "div",
+        rule(
+            1,
+            None,
+            json!({"type": "sellers", "match": "condition", "condition": "10 / seller.attributes.n > 1"}),
+        ),
+    );
+    put_rule(
+        &app,
+        "s",
+        "ids",
+        rule(2, None, json!({"type": "sellers", "match": "ids", "ids": ["c3"]})),
+    );
+    let v = post_records(&app, &[record("r1", "lead", None, json!({}))], true);
+    assert_eq!(
+        v[0]["status_reason"], "server_error",
+        "the rule fails for this record: {v:?}"
+    );
+    let r = app.get("/api/v1/records/r1/eligible-sellers");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        got,
+        ["c3"],
+        "a rule whose seller condition fails is skipped whole, as processing fails it whole: {}",
+        r.text
+    );
+}

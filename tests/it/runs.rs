@@ -183,8 +183,15 @@ fn a_run_takes_the_oldest_waiting_records_first_up_to_its_limit() {
         assert_eq!(records[id]["status_reason"], "sellers_at_capacity", "{id}");
     }
 
-    let r = app.post("/api/v1/segments/all/runs", json!({"limit": 0}));
-    crate::fixtures::assert_invalid(&r, "limit", "a run of limit 0");
+    for limit in [json!(0), json!(1_000_001), json!(-1), json!("ten")] {
+        let r = app.post("/api/v1/segments/all/runs", json!({ "limit": limit }));
+        crate::fixtures::assert_invalid(&r, "limit", &format!("a run of limit {limit}"));
+    }
+    assert_eq!(
+        list_all(&app, "/api/v1/segments/all/runs").len(),
+        3,
+        "refused runs are not recorded"
+    );
 
     // The setting changes the default.
     set_capacity(&app, "s1", None);
