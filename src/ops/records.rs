@@ -14,7 +14,7 @@ use crate::actors::segment::KnownRecordTypes;
 use crate::actors::table::{Get, Page};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
-use crate::domain::config::Segment;
+use crate::domain::config::{Segment, Settings};
 use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
@@ -220,8 +220,15 @@ pub struct RunRequest {
 pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRequest) -> Result<Run, Error> {
     who.require(Permission::Configure)?;
     let segment_id = Id::parse("id", segment_id)?;
-    if req.limit == Some(0) {
-        return Err(Error::validation("limit", "limit is at least 1"));
+    // The same range as the `max_records_per_run` setting; a limit past it was cut down
+    // silently, which hid a typo (an extra zero) behind a run of another size.
+    if let Some(limit) = req.limit
+        && !(1..=Settings::RUN_LIMIT_MAX).contains(&limit)
+    {
+        return Err(Error::validation(
+            "limit",
+            format!("limit is 1 to {}, got {limit}", Settings::RUN_LIMIT_MAX),
+        ));
     }
     s.sellers
         .send(RunSegment {
