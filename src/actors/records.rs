@@ -353,6 +353,9 @@ impl SellerCapacityActor {
         }
         touched.sort();
         touched.dedup();
+        // Every row of a key carries the key's final value: write each key once.
+        rule_rr.sort_unstable();
+        rule_rr.dedup();
         let counters = touched
             .into_iter()
             .filter_map(|id| {
