@@ -40,7 +40,7 @@ pub struct AssignResult {
     pub error: Option<serde_json::Value>,
 }
 
-/// Sellers eligible for a record, with what the admin needs to choose.
+/// Sellers eligible for a record, with what the admin needs to choose, in id order.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<EligibleSeller>, Error>")]
 pub struct EligibleSellers(pub Id);
@@ -75,7 +75,9 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
         for e in &found.errors {
             tracing::warn!(record = %rec.id, error = %e, "a script failed while listing eligible sellers");
         }
-        Ok(found
+        // Slots are numbered in the order sellers were first seen (counters load before
+        // configuration at start), so they give no stable order: answer by id.
+        let mut sellers: Vec<EligibleSeller> = found
             .sellers
             .into_iter()
             .filter_map(|slot| {
@@ -89,7 +91,43 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
                     available_now: s.is_available_at(now),
                 })
             })
-            .collect())
+            .collect();
+        sellers.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(sellers)
+    }
+}
+
+impl SellerCapacityActor {
+    /// Puts a manual assignment to `slot` on the round-robin clock: the organization's
+    /// order, and the order of every rule of the record's segment (what the rule scope
+    /// reads), so the seller waits its turn under either scope. Answers the per-rule rows
+    /// to persist. Only a change of owner is an assignment: assigning a record to its
+    /// owner again gives no turn.
+    fn note_manual_turn(
+        &mut self,
+        slot: usize,
+        segment: Option<&Id>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(String, u64)> {
+        self.book.note_assignment(slot, now, None);
+        let seq = self.book.slots[slot].counters.last_assigned_seq;
+        let Some(seg) = segment.and_then(|s| self.catalog.segments.get(s)) else {
+            return Vec::new();
+        };
+        let seller = &self.book.slots[slot].id;
+        let rows = seg
+            .rules
+            .iter()
+            .map(|r| (format!("{}/{}/{seller}", seg.id, r.id), seq))
+            .collect();
+        for r in &seg.rules {
+            self.book
+                .rule_rr
+                .entry((seg.id.clone(), r.id.clone()))
+                .or_default()
+                .insert(slot, seq);
+        }
+        rows
     }
 }
 
@@ -115,9 +153,14 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             OwnerKind::Queue => self.queues.contains(msg.assignee.id.as_str()),
         };
         if !assignee_exists {
+            let kind = match msg.assignee.kind {
+                OwnerKind::Seller => "seller",
+                OwnerKind::Team => "team",
+                OwnerKind::Queue => "queue",
+            };
             return ready(Err(Error::validation(
                 "assignee.id",
-                format!("{:?} {} does not exist", msg.assignee.kind, msg.assignee.id).to_lowercase(),
+                format!("{kind} {} does not exist", msg.assignee.id),
             )));
         }
         let mut loaded = Vec::with_capacity(msg.record_ids.len());
@@ -155,6 +198,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         let mut records = Vec::new();
         let mut history = Vec::new();
         let mut touched = Vec::new();
+        let mut rule_rr = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (id, rec) in loaded {
             let Some(mut rec) = rec else { continue };
@@ -179,13 +223,12 @@ impl Handler<ManualAssign> for SellerCapacityActor {
                     run_id: None,
                     actor: msg.actor.clone(),
                 });
-            }
-            if let Some(id) = msg.assignee.seller_id()
-                && let Some(slot) = self.book.index.get(id).copied()
-            {
-                // Manual assignments count in the round-robin order.
-                self.book.note_assignment(slot, now, None);
-                touched.push(slot);
+                if let Some(seller) = msg.assignee.seller_id()
+                    && let Some(slot) = self.book.index.get(seller).copied()
+                {
+                    rule_rr.extend(self.note_manual_turn(slot, rec.segment_id.as_ref(), now));
+                    touched.push(slot);
+                }
             }
             rec.owner = Some(msg.assignee.clone());
             rec.status_reason = Some(StatusReason::AssignedManually);
@@ -204,7 +247,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         let batch = Arc::new(BatchWrite {
             records,
             counters,
-            rule_rr: Vec::new(),
+            rule_rr,
             next_assignment_seq: self.book.next_assignment_seq,
             history,
             run: None,

@@ -95,6 +95,31 @@ pub struct ListAssignments {
     pub limit: usize,
 }
 
+/// Reads entry `seq` and keeps it when it matches and the page has room. Answers false
+/// when a match is found after the page is full: there is a next page. Looking one match
+/// ahead (rather than one row) means a page whose remaining rows all fail the filters
+/// ends the list with `next: null` instead of pointing at an empty page.
+fn visit(
+    rows: &redb::ReadOnlyTable<u64, &'static [u8]>,
+    seq: u64,
+    keep: &dyn Fn(&HistoryEntry) -> bool,
+    items: &mut Vec<HistoryEntry>,
+    limit: usize,
+) -> Result<bool, Error> {
+    let Some(v) = rows.get(seq)? else {
+        return Ok(true);
+    };
+    let e: HistoryEntry = store::decode(&seq.to_string(), v.value())?;
+    if !keep(&e) {
+        return Ok(true);
+    }
+    if items.len() == limit {
+        return Ok(false);
+    }
+    items.push(e);
+    Ok(true)
+}
+
 fn entry_seq(id: &str) -> Option<u64> {
     id.strip_prefix('h').and_then(|n| n.parse().ok())
 }
@@ -125,18 +150,6 @@ impl Handler<ListAssignments> for HistoryActor {
         };
         let mut items = Vec::new();
         let mut more = false;
-        let take = |seq: u64, items: &mut Vec<HistoryEntry>| -> Result<bool, Error> {
-            if items.len() == msg.limit {
-                return Ok(false);
-            }
-            if let Some(v) = rows.get(seq)? {
-                let e: HistoryEntry = store::decode(&seq.to_string(), v.value())?;
-                if keep(&e) {
-                    items.push(e);
-                }
-            }
-            Ok(true)
-        };
         match scope {
             Some(scope) => {
                 let index = txn.open_table(tables::HISTORY_INDEX)?;
@@ -148,7 +161,7 @@ impl Handler<ListAssignments> for HistoryActor {
                 for row in index.range(prefix.as_slice()..end.as_slice())?.rev() {
                     let (k, _) = row?;
                     let seq = keys::u64_from_be(&k.value()[prefix.len()..]);
-                    if !take(seq, &mut items)? {
+                    if !visit(&rows, seq, &keep, &mut items, msg.limit)? {
                         more = true;
                         break;
                     }
@@ -161,7 +174,7 @@ impl Handler<ListAssignments> for HistoryActor {
                 };
                 for row in range.rev() {
                     let (k, _) = row?;
-                    if !take(k.value(), &mut items)? {
+                    if !visit(&rows, k.value(), &keep, &mut items, msg.limit)? {
                         more = true;
                         break;
                     }

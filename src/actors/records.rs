@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::seller_capacity::{SellerCapacityActor, SellerCounters};
-use crate::domain::config::{RoundRobinScope, Settings};
+use crate::domain::config::Settings;
 use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StoredRecord};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
@@ -336,7 +336,6 @@ impl SellerCapacityActor {
         };
         let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
         let (records, changes) = self.decide(&loaded, now);
-        let rule_scope = self.book.settings.round_robin_scope == RoundRobinScope::Rule;
         let mut touched: Vec<Id> = Vec::new();
         let mut rule_rr = Vec::new();
         let mut history = Vec::with_capacity(changes.len());
@@ -346,10 +345,11 @@ impl SellerCapacityActor {
                     touched.push(s.clone());
                 }
             }
-            // The rule's own position of the seller: the seller's latest assignment may
-            // be by another rule of this batch.
-            if rule_scope
-                && let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
+            // The per-rule order is kept (in memory, by the engine) whatever the scope, so
+            // it is persisted whatever the scope too: switching to the rule scope then
+            // picks the same seller before and after a restart. The value is the rule's
+            // own last turn for the seller, not the seller's last turn under any rule.
+            if let (Some(seller), Some(rule), Some(seg)) = (change.new.seller_id(), &change.rule_id, segment)
                 && let Some(slot) = self.book.index.get(seller)
                 && let Some(seq) = self
                     .book
@@ -374,6 +374,9 @@ impl SellerCapacityActor {
         }
         touched.sort();
         touched.dedup();
+        // Every row of a key carries the key's final value: write each key once.
+        rule_rr.sort_unstable();
+        rule_rr.dedup();
         let counters = touched
             .into_iter()
             .filter_map(|id| {

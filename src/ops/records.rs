@@ -11,9 +11,10 @@ use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
 use crate::actors::records::{Ingest, Run, RunSegment, RunTrigger, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
-use crate::actors::table::Page;
+use crate::actors::table::{Get, Page};
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
+use crate::domain::config::{Segment, Settings};
 use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
@@ -223,8 +224,15 @@ pub struct RunRequest {
 pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRequest) -> Result<Run, Error> {
     who.require(Permission::Configure)?;
     let segment_id = Id::parse("id", segment_id)?;
-    if req.limit == Some(0) {
-        return Err(Error::validation("limit", "limit is at least 1"));
+    // The same range as the `max_records_per_run` setting; a limit past it was cut down
+    // silently, which hid a typo (an extra zero) behind a run of another size.
+    if let Some(limit) = req.limit
+        && !(1..=Settings::RUN_LIMIT_MAX).contains(&limit)
+    {
+        return Err(Error::validation(
+            "limit",
+            format!("limit is 1 to {}, got {limit}", Settings::RUN_LIMIT_MAX),
+        ));
     }
     s.sellers
         .send(RunSegment {
@@ -236,15 +244,22 @@ pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRe
         .map_err(mailbox)?
 }
 
-/// A segment's runs, newest first.
+/// A segment's runs, newest first. `not_found` when the segment does not exist, like
+/// its rules and schedule; the runs of a deleted segment stay readable one by one
+/// (`GET /runs/{id}`), and their changes stay in assignment history.
 pub async fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &PageQuery) -> Result<Page<Run>, Error> {
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
+    let limit = q.limit()?;
+    s.segments
+        .send(Get::<Segment>::new(segment_id.clone()))
+        .await
+        .map_err(mailbox)??;
     s.history
         .send(ListRuns {
             segment_id,
             after: q.after.clone(),
-            limit: q.limit()?,
+            limit,
         })
         .await
         .map_err(mailbox)?

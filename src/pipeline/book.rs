@@ -12,7 +12,7 @@ use rhai::Map;
 
 use crate::actors::seller_capacity::SellerCounters;
 use crate::domain::availability::Calendar;
-use crate::domain::config::{Queue, RoundRobinScope, Seller, Settings, Team};
+use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::domain::record::Owner;
 use crate::domain::{Id, RecordType};
 use crate::scripting::view::json_to_dynamic;
@@ -275,18 +275,17 @@ impl SellerBook {
 
     /// Puts an assignment to `slot` on the round-robin clock (manual ones too).
     ///
-    /// The per-rule order is kept only while `round_robin_scope` is `rule`, the only time
-    /// it is persisted too, so memory and store agree across restarts; switching to rule
-    /// scope starts each rule's order afresh.
+    /// The per-rule order is kept (and persisted) under both scopes, so memory and store
+    /// agree across restarts and switching to the rule scope continues each rule's order.
     pub fn note_assignment(&mut self, slot: usize, now: DateTime<Utc>, rule: Option<(&Id, &Id)>) {
         let seq = self.next_assignment_seq;
         self.next_assignment_seq += 1;
         let c = &mut self.slots[slot].counters;
         c.last_assigned_at = Some(now);
         c.last_assigned_seq = seq;
-        if self.settings.round_robin_scope == RoundRobinScope::Rule
-            && let Some((seg, rule)) = rule
-        {
+        // Kept whatever the scope, so that switching to the rule scope continues each
+        // rule's order instead of starting it afresh.
+        if let Some((seg, rule)) = rule {
             self.rule_rr
                 .entry((seg.clone(), rule.clone()))
                 .or_default()

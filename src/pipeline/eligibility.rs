@@ -19,7 +19,8 @@ use crate::scripting::Scripting;
 pub struct Eligible {
     pub sellers: BTreeSet<usize>,
     pub teams: BTreeSet<Id>,
-    /// Scripts that failed while deciding (named with their message); their rule is skipped.
+    /// Scripts that failed while deciding (named with their message); their rule is
+    /// skipped whole: no seller or team is eligible through it.
     pub errors: Vec<String>,
 }
 
@@ -69,6 +70,9 @@ fn sellers_of_rule(
     out: &mut Eligible,
 ) {
     let to = &rule.rule.assign_to;
+    // Kept only when the target condition answers for every seller: a rule whose
+    // condition fails is skipped whole, as processing fails it whole (`server_error`).
+    let mut found = Vec::new();
     for &slot in &book.live {
         let s = &book.slots[slot];
         let matched = match to.matching {
@@ -91,13 +95,15 @@ fn sellers_of_rule(
         };
         let assignable = s.entry.as_ref().is_some_and(|e| e.seller.assign_records);
         if matched && assignable && book.has_eligible_role(slot) && s.may_access(&rec.record_type) {
-            out.sellers.insert(slot);
+            found.push(slot);
         }
     }
+    out.sellers.extend(found);
 }
 
 fn teams_of_rule(scripting: &Scripting, book: &SellerBook, rule: &CatalogRule, record: &Dynamic, out: &mut Eligible) {
     let to = &rule.rule.assign_to;
+    let mut found = Vec::new();
     for t in &book.teams {
         let matched = match to.matching {
             TargetMatch::Any => true,
@@ -118,7 +124,8 @@ fn teams_of_rule(scripting: &Scripting, book: &SellerBook, rule: &CatalogRule, r
             },
         };
         if matched {
-            out.teams.insert(t.id.clone());
+            found.push(t.id.clone());
         }
     }
+    out.teams.extend(found);
 }

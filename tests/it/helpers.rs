@@ -196,6 +196,15 @@ impl TestApp {
         self.request("DELETE", path, Some(ADMIN), None)
     }
 
+    /// A client of this server, with `token`, that another thread can own.
+    pub fn client(&self, token: &str) -> Client {
+        Client {
+            base: self.base.clone(),
+            token: token.to_string(),
+            agent: self.agent.clone(),
+        }
+    }
+
     /// Creates a token of `role` and answers its secret.
     pub fn token(&self, role: &str) -> String {
         let r = self.post(
@@ -204,6 +213,95 @@ impl TestApp {
         );
         assert_eq!(r.status, 201, "creating a {role} token: {}", r.text);
         r.body["token"].as_str().expect("token secret").to_string()
+    }
+}
+
+/// What the shared checks need of a server: calls as the administrator. `TestApp` and
+/// the crash tests' child process both answer it.
+pub trait Api {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp;
+
+    fn api_get(&self, path: &str) -> Resp {
+        self.call("GET", path, None)
+    }
+
+    fn api_put(&self, path: &str, body: Value) -> Resp {
+        self.call("PUT", path, Some(&body))
+    }
+
+    fn api_post(&self, path: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(&body))
+    }
+}
+
+impl Api for TestApp {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.request(method, path, Some(ADMIN), body)
+    }
+}
+
+/// A client of one server that threads can own: the base URL, a token and an agent.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: String,
+    agent: ureq::Agent,
+}
+
+impl Client {
+    /// A client of the server at `base` (`http://host:port`) with a timeout per call.
+    pub fn new(base: String, token: &str, timeout: Duration) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .build()
+            .into();
+        Client {
+            base,
+            token: token.to_string(),
+            agent,
+        }
+    }
+
+    /// The call, or the transport error (refused, reset, timed out) as text.
+    pub fn try_call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Resp, String> {
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base, path))
+            .header("Authorization", format!("Bearer {}", self.token));
+        let result = match body {
+            Some(b) => self.agent.run(
+                req.header("Content-Type", "application/json")
+                    .body(b.to_string())
+                    .map_err(|e| e.to_string())?,
+            ),
+            None => self.agent.run(req.body(()).map_err(|e| e.to_string())?),
+        };
+        let mut resp = result.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Resp { status, body, text })
+    }
+}
+
+impl Api for Client {
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; fails naming `what` after `secs` seconds.
+#[track_caller]
+pub fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

@@ -2,14 +2,20 @@
 //! temporary redb file and talks to it over HTTP.
 
 mod auth;
+mod concurrency;
 mod config_api;
+mod crash;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
 mod helpers;
+mod history;
+mod manual;
 mod persistence;
 mod pipeline;
+mod runs;
 mod schedules;
 mod scripts_at_save;
 mod scripts_check;
 mod validation;
+mod work;

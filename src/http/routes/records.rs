@@ -108,7 +108,7 @@ async fn run_now(
 }
 
 /// A segment's runs, newest first.
-#[utoipa::path(tag = "runs", params(("id" = String, Path), PageQuery), responses((status = 200, body = Page<Run>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "runs", params(("id" = String, Path), PageQuery), responses((status = 200, body = Page<Run>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/segments/{id}/runs")]
 async fn list_runs(s: Data<AppState>, c: Caller, id: Path<String>, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::list_runs(&s, &c.0, &id, &q.0).await?))

@@ -1,0 +1,300 @@
+//! Crash tests (DESIGN.md's reliability bar): the real binary is killed with SIGKILL in
+//! the middle of a stream of batch ingests and in the middle of a large run, then
+//! started again on the same data directory. After the restart every acknowledged
+//! record is there and processed, no record has two owners or a change recorded twice,
+//! and each seller's `open_records` equals the open records it owns.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Api, Client, wait_until};
+use crate::work::{
+    all_records, any_seller, check_counters, check_history, list_all, open_records, post_records, put_rule,
+    put_segment, put_seller, record, rule, set_capacity,
+};
+
+const TOKEN: &str = "crash-test-admin-token";
+
+/// The binary serving a data directory; killed (SIGKILL) when dropped, so a failing
+/// test leaves no process behind.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `allot serve` on `dir` and waits until `/healthz` answers 200. Its log
+    /// (info level) goes to `log`.
+    fn start(dir: &Path, log: &Path) -> (Server, Client) {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let log_file = File::create(log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_allot"))
+            .arg("serve")
+            .arg("--data")
+            .arg(dir)
+            .arg("--bind")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("ALLOT_ADMIN_TOKEN", TOKEN)
+            .env_remove("ALLOT_DATA")
+            .env_remove("ALLOT_BIND")
+            .env("ALLOT_WORKERS", "2")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start allot");
+        let mut server = Server {
+            child,
+            log: log.to_path_buf(),
+        };
+        let client = Client::new(format!("http://127.0.0.1:{port}"), TOKEN, Duration::from_secs(60));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!(
+                    "allot exited with {status} before it was healthy: {}",
+                    server.log_text()
+                );
+            }
+            if client.try_call("GET", "/healthz", None).is_ok_and(|r| r.status == 200) {
+                return (server, client);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "allot was not healthy within 60 s: {}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL, then reap.
+    fn kill(mut self) {
+        kill(&mut self.child);
+    }
+}
+
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        kill(&mut self.child);
+    }
+}
+
+fn configure(c: &Client, sellers: &[&str], capacity: Option<u64>) {
+    for s in sellers {
+        put_seller(c, s, capacity);
+    }
+    put_segment(c, "all", "lead");
+    put_rule(c, "all", "rr", rule(1, None, any_seller()));
+}
+
+/// Waits until nothing of type lead is left to be processed.
+fn wait_processed(c: &Client) {
+    wait_until("every lead to be processed after the restart", 120, || {
+        let r = c.api_get("/api/v1/record-types/lead/summary");
+        r.status == 200 && r.body["to_be_processed"] == 0
+    });
+}
+
+/// The checks every restart must pass; answers the records.
+fn check_store(c: &Client, sellers: &[&str]) -> Vec<Value> {
+    let records = all_records(c, "lead");
+    for r in &records {
+        assert_eq!(
+            r["stage"], "processed",
+            "after the restart every record is processed: {r}"
+        );
+    }
+    let history = list_all(c, "/api/v1/assignments?record_type=lead");
+    check_history(&records, &history);
+    check_counters(c, &records, sellers);
+    records
+}
+
+#[test]
+fn kill_9_during_batch_ingests_loses_no_acknowledged_record() {
+    let data = tempfile::tempdir().expect("data dir");
+    let logs = tempfile::tempdir().expect("log dir");
+    let sellers = ["s1", "s2", "s3", "s4", "s5"];
+    let capacity = 150;
+    let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
+    configure(&c, &sellers, Some(capacity));
+
+    // Two clients post batches of 250 without waiting; the first kills the server right
+    // after its 8th acknowledgement, while the other's request is in flight and the
+    // batch just acknowledged is most likely still to be processed.
+    let child = Arc::new(Mutex::new(Some(server)));
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let unexpected = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut threads = Vec::new();
+    for t in 0..2 {
+        let (c, child, acked, unexpected) = (c.clone(), child.clone(), acked.clone(), unexpected.clone());
+        threads.push(std::thread::spawn(move || {
+            for batch in 0..200 {
+                let ids: Vec<String> = (0..250).map(|i| format!("c{t}-{batch:03}-{i:03}")).collect();
+                let records: Vec<Value> = ids.iter().map(|id| record(id, "lead", None, json!({}))).collect();
+                match c.try_call("POST", "/api/v1/records", Some(&json!({ "records": records }))) {
+                    Ok(r) if r.status == 202 => {
+                        acked.lock().expect("acked").extend(ids);
+                        if t == 0 && batch == 7 {
+                            if let Some(server) = child.lock().expect("child").take() {
+                                server.kill();
+                            }
+                            return;
+                        }
+                    }
+                    Ok(r) => {
+                        unexpected
+                            .lock()
+                            .expect("unexpected")
+                            .push(format!("{} {}", r.status, r.text));
+                        return;
+                    }
+                    // The server is gone.
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    // Also killed if the first client failed early.
+    drop(child.lock().expect("child").take());
+    let unexpected = unexpected.lock().expect("unexpected").clone();
+    assert!(unexpected.is_empty(), "ingest answered other than 202: {unexpected:?}");
+    let acked: BTreeSet<String> = acked.lock().expect("acked").iter().cloned().collect();
+    assert!(acked.len() >= 8 * 250, "the first client had 8 batches acknowledged");
+
+    let (server, c) = Server::start(data.path(), &logs.path().join("second.log"));
+    wait_processed(&c);
+    let records = check_store(&c, &sellers);
+    let stored: BTreeSet<String> = records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let lost: Vec<&String> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged records are missing: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    for s in sellers {
+        let open = open_records(&c, s);
+        assert!(
+            open <= capacity,
+            "seller {s} has {open} open records, over its capacity {capacity}"
+        );
+    }
+    let owned = records.iter().filter(|r| !r["owner"].is_null()).count() as u64;
+    assert_eq!(
+        owned,
+        (sellers.len() as u64 * capacity).min(records.len() as u64),
+        "rules filled every seller up to capacity"
+    );
+    let resumed = server.log_text().contains("resuming records left to be processed");
+    eprintln!(
+        "crash during ingest: {} acknowledged, {} stored, resumed pending records at restart: {resumed}",
+        acked.len(),
+        stored.len()
+    );
+
+    // The restarted server goes on: a new batch is processed.
+    let v = post_records(&c, &[record("after-restart", "lead", None, json!({}))], true);
+    assert_eq!(v[0]["stage"], "processed", "{v:?}");
+}
+
+#[test]
+fn kill_9_during_a_large_run_commits_all_of_it_or_none() {
+    const N: usize = 8000;
+    let data = tempfile::tempdir().expect("data dir");
+    let logs = tempfile::tempdir().expect("log dir");
+    let sellers = ["s1", "s2", "s3", "s4"];
+    let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
+    configure(&c, &sellers, Some(0));
+    let ids: Vec<String> = (0..N).map(|i| format!("big-{i:05}")).collect();
+    for chunk in ids.chunks(1000) {
+        let batch: Vec<Value> = chunk.iter().map(|id| record(id, "lead", None, json!({}))).collect();
+        post_records(&c, &batch, true);
+    }
+    for s in sellers {
+        set_capacity(&c, s, None);
+    }
+
+    let runner = c.clone();
+    let run =
+        std::thread::spawn(move || runner.try_call("POST", "/api/v1/segments/all/runs", Some(&json!({"limit": N}))));
+    // Give the request time to reach the run, then kill it while it works.
+    std::thread::sleep(Duration::from_millis(150));
+    server.kill();
+    let answer = run.join().expect("run thread");
+    let acknowledged = matches!(&answer, Ok(r) if r.status == 201);
+
+    let (_server, c) = Server::start(data.path(), &logs.path().join("second.log"));
+    wait_processed(&c);
+    let records = check_store(&c, &sellers);
+    assert_eq!(records.len(), N, "every record is still there");
+    let owned = records.iter().filter(|r| !r["owner"].is_null()).count();
+    let runs = list_all(&c, "/api/v1/segments/all/runs");
+    match runs.as_slice() {
+        [] => {
+            assert!(!acknowledged, "a run answered 201 is in run history after a crash");
+            assert_eq!(owned, 0, "a run that did not commit assigned nothing");
+        }
+        [run] => {
+            assert_eq!(
+                run["assigned"], N,
+                "the committed run assigned every record: {}",
+                run["id"]
+            );
+            assert_eq!(owned, N, "and every record has its owner");
+        }
+        more => panic!("one run was started, run history has {}", more.len()),
+    }
+    eprintln!(
+        "crash during a run: the run {} before the kill",
+        if runs.is_empty() {
+            "had not committed"
+        } else {
+            "committed"
+        }
+    );
+
+    // A run after the restart assigns what is left, and nothing twice.
+    let r = c.api_post("/api/v1/segments/all/runs", json!({"limit": N}));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        r.body["assigned"],
+        N - owned,
+        "the new run assigns exactly the rest: {}",
+        r.body["considered"]
+    );
+    let records = check_store(&c, &sellers);
+    assert!(
+        records.iter().all(|r| !r["owner"].is_null()),
+        "every record is owned after the second run"
+    );
+    let history = list_all(&c, "/api/v1/assignments?record_type=lead");
+    assert_eq!(history.len(), N, "one history entry per record, none twice");
+}
