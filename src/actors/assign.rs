@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::records::{BatchWrite, write_batch};
 use super::seller_capacity::{SellerCapacityActor, SellerCounters};
 use crate::domain::Id;
-use crate::domain::record::{Owner, OwnerKind, Stage, StatusReason, StatusView, StoredRecord};
+use crate::domain::record::{Owner, OwnerKind, StatusReason, StatusView, StoredRecord};
 use crate::error::Error;
 use crate::pipeline::eligibility;
 use crate::store::history::{ChangedBy, HistoryEntry};
@@ -234,7 +234,9 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             rec.status_reason = Some(StatusReason::AssignedManually);
             rec.rule_id = None;
             rec.error_details = None;
-            rec.stage = Stage::Processed;
+            // A record still to be processed stays so: its queued processing (or the
+            // resume at the next start) still segments it and connects its sequence, and
+            // keeps this owner since owned records are not reassigned.
             rec.updated_at = now;
             records.push(rec);
         }

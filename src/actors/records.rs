@@ -2,6 +2,12 @@
 //! round-robin order, so every change of owner is decided here, one message at a time,
 //! and each batch's records, counters, round-robin order and history are committed in
 //! one transaction before the next message is handled.
+//!
+//! Follow-up work is sent to the actor's own *mailbox* (`ctx.address().do_send`), never
+//! with `ctx.notify`: actix runs notified items in the same poll as a mailbox message,
+//! so the synchronous part of both handlers (read and decide) could run before either
+//! commits, and the second commit would overwrite the first with a stale read. The
+//! mailbox stops at the first handler that waits (`AtomicResponse`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -498,7 +504,7 @@ impl Handler<Ingest> for SellerCapacityActor {
                     if !wait {
                         let latest: Vec<StoredRecord> = stored.into_iter().map(|(r, _)| r).collect();
                         if !pending.is_empty() {
-                            ctx.notify(ProcessPending { ids: pending });
+                            ctx.address().do_send(ProcessPending { ids: pending });
                         }
                         return Box::pin(fut::ready(Ok(act.views(&latest))));
                     }
@@ -581,7 +587,7 @@ impl Handler<ResumePending> for SellerCapacityActor {
             .collect();
         AtomicResponse::new(Box::pin(self.process_batch(items, None, "system").map(
             move |res, _, ctx| match res {
-                Ok(_) if n == BATCH => ctx.notify(ResumePending),
+                Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "resuming records failed"),
             },
@@ -592,7 +598,7 @@ impl Handler<ResumePending> for SellerCapacityActor {
 impl SellerCapacityActor {
     /// Starts resuming what is left in `to_be_processed`; called when the actor starts.
     pub(super) fn resume_pending(ctx: &mut Context<Self>) {
-        ctx.notify(ResumePending);
+        ctx.address().do_send(ResumePending);
     }
 }
 
@@ -714,7 +720,7 @@ impl Handler<crate::actors::scheduler::ScheduledRun> for SellerCapacityActor {
     /// A scheduled run goes through the same path as "run now".
     fn handle(&mut self, msg: crate::actors::scheduler::ScheduledRun, ctx: &mut Context<Self>) {
         tracing::info!(segment_id = %msg.segment_id, scheduled_for = %msg.scheduled_for, "scheduled run");
-        ctx.notify(RunSegment {
+        ctx.address().do_send(RunSegment {
             segment_id: msg.segment_id,
             limit: None,
             trigger: RunTrigger::Scheduled,

@@ -502,3 +502,35 @@ fn a_seller_condition_that_fails_skips_its_whole_rule_in_eligible_sellers() {
         r.text
     );
 }
+
+#[test]
+fn a_record_assigned_by_hand_before_it_is_processed_is_still_segmented() {
+    let app = TestApp::spawn();
+    manual_world(&app);
+    // Posted without waiting and assigned at once, many times over so that the manual
+    // assignment lands both before and after the queued processing: either way the
+    // record ends segmented, with the manual owner, and no write is lost.
+    for i in 0..20 {
+        let id = format!("early-{i}");
+        post_records(&app, &[record(&id, "lead", None, json!({"auto": true}))], false);
+        let results = assign(&app, &[&id], "seller", "s3");
+        assert_eq!(results[0]["ok"], true, "{results:?}");
+    }
+    for i in 0..20 {
+        let id = format!("early-{i}");
+        let mut v = get_record(&app, &id);
+        for _ in 0..200 {
+            if v["stage"] == "processed" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+            v = get_record(&app, &id);
+        }
+        assert_eq!(v["stage"], "processed", "{v}");
+        assert_eq!(v["segment_id"], "m", "segmented although assigned by hand first: {v}");
+        assert_eq!(v["owner"], owner("seller", "s3"), "the manual owner is kept: {v}");
+        assert_eq!(v["status_reason"], "assigned_manually", "{v}");
+    }
+    let records = all_records(&app, "lead");
+    check_counters(&app, &records, &["s1", "s2", "s3"]);
+}
