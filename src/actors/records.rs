@@ -101,6 +101,8 @@ pub struct RunSegment {
     pub segment_id: Id,
     pub limit: Option<u32>,
     pub trigger: RunTrigger,
+    /// Who started it (a token id, or `scheduler`): the `actor` of its history entries.
+    pub actor: String,
 }
 
 /// A processed batch: its final records, and its run when it was one.
@@ -701,7 +703,7 @@ impl Handler<RunSegment> for SellerCapacityActor {
             self.process_batch(
                 items,
                 Some((msg.segment_id, msg.trigger, started_at, started)),
-                "system",
+                &msg.actor,
             )
             .map(move |res, _, _| {
                 res.and_then(|(_, run)| run.ok_or_else(|| Error::Internal("run record missing".into())))
@@ -724,6 +726,7 @@ impl Handler<crate::actors::scheduler::ScheduledRun> for SellerCapacityActor {
             segment_id: msg.segment_id,
             limit: None,
             trigger: RunTrigger::Scheduled,
+            actor: "scheduler".into(),
         });
     }
 }

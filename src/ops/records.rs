@@ -239,6 +239,7 @@ pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRe
             segment_id,
             limit: req.limit,
             trigger: RunTrigger::Manual,
+            actor: who.id.clone(),
         })
         .await
         .map_err(mailbox)?

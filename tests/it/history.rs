@@ -121,7 +121,7 @@ fn history_entries_say_who_made_each_change() {
             "run",
             json!("rl"),
             json!(w.run_id),
-            json!("system"),
+            w.admin.clone(),
         ),
         (
             4,
