@@ -2,6 +2,7 @@
 //! temporary redb file and talks to it over HTTP.
 
 mod auth;
+mod bench_w1;
 mod config_api;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
