@@ -582,13 +582,26 @@ fn print_cpu(cpu: &CpuUse, wall: f64) {
         parts.join(", ")
     );
     if !cpu.threads.is_empty() {
-        let threads: Vec<String> = cpu
-            .threads
+        // Summed by thread name (the HTTP workers share one), in order of creation.
+        let mut by_name: Vec<(String, usize, f64)> = Vec::new();
+        for (_, name, s) in &cpu.threads {
+            match by_name.iter_mut().find(|(n, ..)| n == name) {
+                Some(entry) => {
+                    entry.1 += 1;
+                    entry.2 += s;
+                }
+                None => by_name.push((name.clone(), 1, *s)),
+            }
+        }
+        let threads: Vec<String> = by_name
             .iter()
-            .filter(|t| t.2 > 0.0)
-            .map(|(tid, name, s)| format!("{tid} {name} {s:.1} s"))
+            .filter(|(.., s)| *s >= 0.05)
+            .map(|(name, count, s)| match count {
+                1 => format!("{name} {s:.1} s"),
+                _ => format!("{name} (×{count}) {s:.1} s"),
+            })
             .collect();
-        println!("  server threads with CPU, in creation order: {}", threads.join(", "));
+        println!("  server threads: {}", threads.join(", "));
     }
 }
 
