@@ -209,7 +209,7 @@ pub fn run_w1(opts: &W1Options) -> Result<W1Report> {
     let load_before = procfs::load_average();
     let cores = procfs::cores();
     println!(
-        "W1 over HTTP: {date}, N = {}, {} batch clients, {cores} cores, load average {load_before}",
+        "W1 over HTTP: {date}, N = {}, {} batch client(s), {cores} cores, load average {load_before}",
         thousands(opts.n),
         opts.clients
     );
@@ -302,7 +302,8 @@ pub fn run_w1(opts: &W1Options) -> Result<W1Report> {
     }
 
     let latency = if opts.latency_requests > 0 {
-        Some(single_record_latency(&client, opts)?)
+        let pid = server.as_ref().and_then(ServerProcess::pid);
+        Some(single_record_latency(&client, opts, pid)?)
     } else {
         None
     };
@@ -522,16 +523,7 @@ fn ingest_leads(client: &Client, opts: &W1Options, pid: Option<u32>) -> Result<I
     wait_processed(client, "lead", opts.n)?;
     let elapsed = started.elapsed();
     let cpu = CpuSnapshot::take(pid).since(&cpu_before);
-    let store = match (metrics_before, metrics(client)) {
-        (Some(a), Some(b)) => Some(StoreDelta {
-            commits: b.commits - a.commits,
-            jobs: b.jobs - a.jobs,
-            commit_seconds: b.commit_seconds - a.commit_seconds,
-            ingest_requests: b.ingest_requests - a.ingest_requests,
-            ingest_request_seconds: b.ingest_request_seconds - a.ingest_request_seconds,
-        }),
-        _ => None,
-    };
+    let store = StoreDelta::between(metrics_before, metrics(client));
     let figures = IngestFigures {
         records: opts.n,
         seconds: elapsed.as_secs_f64(),
@@ -540,7 +532,7 @@ fn ingest_leads(client: &Client, opts: &W1Options, pid: Option<u32>) -> Result<I
         store,
     };
     println!(
-        "batch ingest: {} leads, {} per POST, {} clients: all acknowledged after {:.2} s, all processed after {:.2} s = {} records/s",
+        "batch ingest: {} leads, {} per POST, {} client(s): all acknowledged after {:.2} s, all processed after {:.2} s = {} records/s",
         thousands(opts.n),
         BATCH,
         opts.clients,
@@ -550,16 +542,34 @@ fn ingest_leads(client: &Client, opts: &W1Options, pid: Option<u32>) -> Result<I
     );
     print_cpu(&figures.cpu, figures.seconds);
     if let Some(s) = &figures.store {
-        println!(
-            "  store: {:.0} commits ({:.2} write jobs each), {:.2} s inside commits ({:.0} % of the wall); server time per ingest POST {:.1} ms",
-            s.commits,
-            s.jobs / s.commits.max(1.0),
-            s.commit_seconds,
-            100.0 * s.commit_seconds / figures.seconds,
-            1e3 * s.ingest_request_seconds / s.ingest_requests.max(1.0)
-        );
+        s.print(figures.seconds);
     }
     Ok(figures)
+}
+
+impl StoreDelta {
+    fn between(before: Option<StoreMetrics>, after: Option<StoreMetrics>) -> Option<StoreDelta> {
+        let (a, b) = (before?, after?);
+        Some(StoreDelta {
+            commits: b.commits - a.commits,
+            jobs: b.jobs - a.jobs,
+            commit_seconds: b.commit_seconds - a.commit_seconds,
+            ingest_requests: b.ingest_requests - a.ingest_requests,
+            ingest_request_seconds: b.ingest_request_seconds - a.ingest_request_seconds,
+        })
+    }
+
+    fn print(&self, wall: f64) {
+        println!(
+            "  store: {:.0} group commits ({:.2} write jobs each); the writer thread was busy {:.2} s building and committing them ({:.0} % of the wall); \
+             server time per POST /records {:.1} ms",
+            self.commits,
+            self.jobs / self.commits.max(1.0),
+            self.commit_seconds,
+            100.0 * self.commit_seconds / wall,
+            1e3 * self.ingest_request_seconds / self.ingest_requests.max(1.0)
+        );
+    }
 }
 
 fn print_cpu(cpu: &CpuUse, wall: f64) {
@@ -836,7 +846,9 @@ fn check_decisions(client: &Client, opts: &W1Options) -> Result<CheckFigures> {
     Ok(fig)
 }
 
-fn single_record_latency(client: &Client, opts: &W1Options) -> Result<LatencyFigures> {
+fn single_record_latency(client: &Client, opts: &W1Options, pid: Option<u32>) -> Result<LatencyFigures> {
+    let metrics_before = metrics(client);
+    let cpu_before = CpuSnapshot::take(pid);
     let total = opts.latency_requests;
     let first = opts.n;
     let next = AtomicU64::new(0);
@@ -915,6 +927,10 @@ fn single_record_latency(client: &Client, opts: &W1Options) -> Result<LatencyFig
         ms(fig.p99),
         ms(fig.max)
     );
+    print_cpu(&CpuSnapshot::take(pid).since(&cpu_before), seconds);
+    if let Some(s) = StoreDelta::between(metrics_before, metrics(client)) {
+        s.print(seconds);
+    }
     Ok(fig)
 }
 
@@ -1062,7 +1078,12 @@ impl W1Report {
         let rps = self.ingest.records_per_second();
         let mut rows = vec![Row {
             figure: at_n("batch ingest, HTTP, 1000 records per POST, until all processed"),
-            measured: format!("{} records/s ({} clients)", thousands(rps.round() as u64), self.clients),
+            measured: format!(
+                "{} records/s ({} client{})",
+                thousands(rps.round() as u64),
+                self.clients,
+                if self.clients == 1 { "" } else { "s" }
+            ),
             bar: "≥ 50,000 records/s",
             met: Some(rps >= 50_000.0),
         }];
@@ -1109,7 +1130,7 @@ impl W1Report {
                 met: None,
             },
         });
-        let backlog_figure = if self.runs.backlog_records == 100_000 {
+        let backlog_figure = if matches!(self.runs.backlog_records, 0 | 100_000) {
             "run over a 100,000-record backlog (limit 100000)".to_string()
         } else {
             format!(
