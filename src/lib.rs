@@ -14,11 +14,13 @@
 //! - [`scripting`]: the sandboxed rhai engine and the values scripts see;
 //! - [`ops`]: one function per API operation, role check inside;
 //! - [`http`]: routes, extractors, error mapping, metrics, OpenAPI;
-//! - [`error`]: the error every operation answers.
+//! - [`error`]: the error every operation answers;
+//! - [`bench`]: the W1 load driver (`allot bench w1`); [`w1`]: the W1 workload itself.
 
 pub mod actors;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -56,22 +56,152 @@ pub fn epoch() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default()
 }
 
+/// The attributes of lead `i`, drawn in W1.md's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeadAttributes {
+    pub country: &'static str,
+    pub source: &'static str,
+    pub revenue: u64,
+    pub language: &'static str,
+    pub industry: &'static str,
+}
+
+pub fn lead_attributes(i: u64) -> LeadAttributes {
+    let mut r = SplitMix::stream(SEED, i);
+    LeadAttributes {
+        country: r.pick(&COUNTRIES),
+        source: r.pick(&SOURCES),
+        revenue: r.below(200_000),
+        language: r.pick(&LANGUAGES),
+        industry: r.pick(&INDUSTRIES),
+    }
+}
+
+fn created_on(i: u64) -> String {
+    (epoch() + Duration::seconds(i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Lead `i` as JSON, exactly as W1.md posts it.
 pub fn lead_json(i: u64) -> Value {
-    let mut r = SplitMix::stream(SEED, i);
-    let country = r.pick(&COUNTRIES);
-    let source = r.pick(&SOURCES);
-    let revenue = r.below(200_000);
-    let language = r.pick(&LANGUAGES);
-    let industry = r.pick(&INDUSTRIES);
+    let a = lead_attributes(i);
     json!({
         "id": format!("lead-{i:07}"),
         "record_type": "lead",
         "name": format!("Lead {i}"),
         "topic": "W1",
-        "created_on": (epoch() + Duration::seconds(i as i64)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "attributes": {"country": country, "source": source, "revenue": revenue, "language": language, "industry": industry}
+        "created_on": created_on(i),
+        "attributes": {"country": a.country, "source": a.source, "revenue": a.revenue, "language": a.language, "industry": a.industry}
     })
+}
+
+/// Appends lead `i` to `out` as the bytes W1.md posts (no `serde_json::Value` in
+/// between: a load driver writes a million of them). Every string written is one of
+/// the generator's constants or digits, so nothing needs escaping.
+pub fn write_lead_json(i: u64, out: &mut String) {
+    use std::fmt::Write;
+    let a = lead_attributes(i);
+    let _ = write!(
+        out,
+        r#"{{"id":"lead-{i:07}","record_type":"lead","name":"Lead {i}","topic":"W1","created_on":"{}","attributes":{{"country":"{}","source":"{}","revenue":{},"language":"{}","industry":"{}"}}}}"#,
+        created_on(i),
+        a.country,
+        a.source,
+        a.revenue,
+        a.language,
+        a.industry
+    );
+}
+
+/// The position (0 = `w1-01` … 20 = `w1-21`) of the segment that takes a lead: W1's 21
+/// conditions written out in Rust, so that a driver can check the server's segmentation
+/// without running rhai itself.
+pub fn expected_segment(a: &LeadAttributes) -> usize {
+    let (c, s, r, l, ind) = (a.country, a.source, a.revenue, a.language, a.industry);
+    let conditions = [
+        c == "US" && r > 100_000,
+        c == "UK" && s == "web",
+        r > 150_000 && ind == "finance",
+        s == "trade show" && ind == "tech",
+        ind == "retail" && s == "web" && r > 100_000,
+        c == "DE" && l == "de",
+        c == "FR" && r > 50_000,
+        l == "en" && s == "referral",
+        ind == "health" && s != "cold call",
+        c == "US" && s != "cold call",
+        ind == "manufacturing" && r > 60_000,
+        c == "UK" && r > 20_000,
+        c == "DE" && ind != "government",
+        s == "partner" && r > 80_000,
+        c == "ES" && s != "partner",
+        c == "IT" && r > 30_000,
+        c == "NL" && l != "ja" && s != "cold call",
+        c == "SE" && ind != "energy" && r > 40_000,
+        c == "JP" && s != "referral",
+        c == "BR" && r > 40_000 && ind != "education",
+    ];
+    conditions.iter().position(|m| *m).unwrap_or(SEGMENTS.len() - 1)
+}
+
+/// Whether W1 expects the lead to be assigned by its segment's `-rr` rule (revenue
+/// above 50,000: one of the 50 sellers of its country) rather than by `-lb`.
+pub fn expects_round_robin(a: &LeadAttributes) -> bool {
+    a.revenue > 50_000
+}
+
+/// The body of `PUT /api/v1/sellers/s-{j:03}`, exactly as W1.md gives it.
+pub fn seller_body(j: usize) -> Value {
+    let (_, s) = seller(j);
+    json!({
+        "name": s.name,
+        "email": s.email,
+        "roles": s.roles,
+        "record_access": ["lead"],
+        "attributes": s.attributes,
+        "assign_records": true,
+        "capacity": s.capacity,
+        "availability": null
+    })
+}
+
+/// The body of `PUT /api/v1/segments/{id}` of segment position `k`.
+pub fn segment_body(k: usize) -> Value {
+    let (_, name, condition) = SEGMENTS[k];
+    json!({
+        "name": name,
+        "record_type": "lead",
+        "priority": k + 1,
+        "active": true,
+        "condition": condition,
+        "sequence_id": null,
+        "accept_previously_segmented": false,
+        "run_rules_on_move": false
+    })
+}
+
+/// The two rules of a segment as `(rule id, body of PUT /segments/{seg}/rules/{rule})`.
+pub fn rule_bodies(segment: &str) -> [(String, Value); 2] {
+    let rr = format!("{segment}-rr");
+    let lb = format!("{segment}-lb");
+    [
+        (
+            rr.clone(),
+            json!({
+                "name": rr, "priority": 1, "active": true, "condition": "record.revenue > 50000",
+                "created_within_hours": null, "assignment_window_hours": null,
+                "assign_to": {"type": "sellers", "match": "condition", "condition": "seller.attributes.country == record.country", "ids": []},
+                "distribution": {"method": "round_robin", "available_within_hours": null, "use_capacity": true, "script": null}
+            }),
+        ),
+        (
+            lb.clone(),
+            json!({
+                "name": lb, "priority": 2, "active": true, "condition": "",
+                "created_within_hours": null, "assignment_window_hours": null,
+                "assign_to": {"type": "sellers", "match": "any", "condition": null, "ids": []},
+                "distribution": {"method": "load_balancing", "available_within_hours": null, "use_capacity": true, "script": null}
+            }),
+        ),
+    ]
 }
 
 pub fn lead(i: u64) -> RecordInput {
@@ -293,6 +423,57 @@ mod tests {
         )
         .unwrap();
         assert_eq!(lead_json(7), expected);
+    }
+
+    #[test]
+    fn lead_7_is_written_byte_for_byte_as_w1_md_posts_it() {
+        let mut out = String::new();
+        write_lead_json(7, &mut out);
+        assert_eq!(
+            out,
+            r#"{"id":"lead-0000007","record_type":"lead","name":"Lead 7","topic":"W1","created_on":"2026-11-01T00:00:07Z","attributes":{"country":"SE","source":"cold call","revenue":138663,"language":"de","industry":"government"}}"#
+        );
+        for i in [0, 1, 999, 1000, 123_456, 999_999, 1_000_000, 12_345_678] {
+            out.clear();
+            write_lead_json(i, &mut out);
+            assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), lead_json(i), "lead {i}");
+        }
+    }
+
+    #[test]
+    fn seller_7_body_is_as_w1_md_puts_it() {
+        let expected: Value = serde_json::from_str(
+            r#"{"name":"Seller 7","email":"s-007@w1.example","roles":["seller"],"record_access":["lead"],"attributes":{"country":"SE","language":["it"]},"assign_records":true,"capacity":1000000,"availability":null}"#,
+        )
+        .unwrap();
+        assert_eq!(seller_body(7), expected);
+    }
+
+    #[test]
+    fn expected_segments_take_w1_md_shares() {
+        // W1.md's share column, in per mille of leads (rounded as the table is).
+        let shares = [
+            50.0, 20.0, 27.5, 23.8, 10.0, 15.5, 68.7, 28.3, 79.7, 32.3, 65.0, 51.3, 49.5, 51.5, 56.7, 50.8, 37.8, 38.4,
+            50.9, 38.4, 154.0,
+        ];
+        let n = 200_000u64;
+        let mut counts = [0u64; 21];
+        let mut rr = 0u64;
+        for i in 0..n {
+            let a = lead_attributes(i);
+            counts[expected_segment(&a)] += 1;
+            rr += u64::from(expects_round_robin(&a));
+        }
+        for (k, (count, share)) in counts.iter().zip(shares).enumerate() {
+            let got = *count as f64 * 1000.0 / n as f64;
+            assert!(
+                (got - share).abs() < 2.0,
+                "segment w1-{:02}: {got:.1} per mille, W1.md {share}",
+                k + 1
+            );
+        }
+        let rr_share = rr as f64 / n as f64;
+        assert!((rr_share - 0.75).abs() < 0.005, "-rr share {rr_share}");
     }
 
     #[test]

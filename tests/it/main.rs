@@ -2,6 +2,7 @@
 //! temporary redb file and talks to it over HTTP.
 
 mod auth;
+mod bench_w1;
 mod concurrency;
 mod config_api;
 mod crash;
