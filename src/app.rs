@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub clock: Arc<dyn Clock>,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Bound of the store's page cache.
+    pub cache_bytes: usize,
 }
 
 impl ServeConfig {
@@ -38,6 +40,7 @@ impl ServeConfig {
             admin_token: None,
             clock: Arc::new(SystemClock),
             workers: 0,
+            cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -79,7 +82,7 @@ impl Application {
     /// Opens the store, starts the actors and binds the HTTP server (not yet serving).
     /// Must run inside an actix system.
     pub async fn build(config: ServeConfig) -> Result<Application, StartError> {
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::open_with_cache(&config.data_dir, config.cache_bytes)?;
         let (auth, first) = Auth::load(store.clone(), config.admin_token.clone()).await?;
         let scripting = Arc::new(Scripting::new());
 

@@ -28,6 +28,9 @@ enum Command {
         /// HTTP worker threads (0: one per core).
         #[arg(long, env = "ALLOT_WORKERS", default_value_t = 0)]
         workers: usize,
+        /// Page cache of the store, in MiB (bounds resident memory on large stores).
+        #[arg(long, env = "ALLOT_CACHE_MB", default_value_t = 256)]
+        cache_mb: usize,
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
@@ -113,10 +116,12 @@ fn main() -> ExitCode {
             bind,
             admin_token,
             workers,
+            cache_mb,
         } => {
             let mut config = allot::ServeConfig::new(data, bind);
             config.admin_token = admin_token;
             config.workers = workers;
+            config.cache_bytes = cache_mb.saturating_mul(1 << 20);
             let system = actix::System::new();
             let result = system.block_on(async move {
                 let app = allot::Application::build(config.clone()).await?;
