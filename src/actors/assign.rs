@@ -2,14 +2,12 @@
 //! of owner goes through the same serialised path as rules and runs, so a run racing a
 //! manual assignment never assigns a record twice.
 
-use std::sync::Arc;
-
 use actix::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::records::{BatchWrite, write_batch};
-use super::seller_capacity::{SellerCapacityActor, SellerCounters};
+use super::records::BatchWrite;
+use super::seller_capacity::SellerCapacityActor;
 use crate::domain::Id;
 use crate::domain::record::{Owner, OwnerKind, StatusReason, StatusView, StoredRecord};
 use crate::error::Error;
@@ -240,51 +238,42 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             rec.updated_at = now;
             records.push(rec);
         }
-        touched.sort_unstable();
-        touched.dedup();
-        let counters: Vec<(Id, SellerCounters)> = touched
-            .into_iter()
-            .map(|slot| (self.book.slots[slot].id.clone(), self.book.slots[slot].counters.clone()))
-            .collect();
-        let batch = Arc::new(BatchWrite {
-            records,
-            counters,
-            rule_rr,
-            next_assignment_seq: self.book.next_assignment_seq,
-            history,
-            run: None,
-        });
-        let store = self.store.clone();
-        let job = batch.clone();
+        let counters = self.counter_rows(touched);
         AtomicResponse::new(Box::pin(
-            async move { store.write(move |txn| write_batch(txn, &job)).await }
-                .into_actor(self)
-                .map(move |res, act, _| match res {
-                    Ok(_) => {
-                        let now = act.clock.now();
-                        let mut done = std::collections::HashSet::new();
-                        let by_id: std::collections::HashMap<&Id, &StoredRecord> =
-                            batch.records.iter().map(|r| (&r.id, r)).collect();
-                        let results = order
-                            .into_iter()
-                            .filter(|id| done.insert(id.clone()))
-                            .map(|id| match by_id.get(&id) {
-                                Some(r) => AssignResult {
-                                    record_id: id,
-                                    ok: true,
-                                    record: Some(r.status_view(now)),
-                                    error: None,
-                                },
-                                None => failure(id.clone(), Error::not_found("record", id.to_string())),
-                            })
-                            .collect();
-                        Ok(results)
-                    }
-                    Err(e) => {
-                        let _ = act.reload_counters();
-                        Err(e)
-                    }
-                }),
+            self.commit(BatchWrite {
+                records,
+                counters,
+                rule_rr,
+                next_assignment_seq: self.book.next_assignment_seq,
+                history,
+                run: None,
+            })
+            .map(move |res, act, _| match res {
+                Ok((batch, _)) => {
+                    let now = act.clock.now();
+                    let mut done = std::collections::HashSet::new();
+                    let by_id: std::collections::HashMap<&Id, &StoredRecord> =
+                        batch.records.iter().map(|r| (&r.id, r)).collect();
+                    let results = order
+                        .into_iter()
+                        .filter(|id| done.insert(id.clone()))
+                        .map(|id| match by_id.get(&id) {
+                            Some(r) => AssignResult {
+                                record_id: id,
+                                ok: true,
+                                record: Some(r.status_view(now)),
+                                error: None,
+                            },
+                            None => failure(id.clone(), Error::not_found("record", id.to_string())),
+                        })
+                        .collect();
+                    Ok(results)
+                }
+                Err(e) => {
+                    let _ = act.reload_counters();
+                    Err(e)
+                }
+            }),
         ))
     }
 }

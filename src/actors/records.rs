@@ -105,6 +105,9 @@ pub struct RunSegment {
     pub actor: String,
 }
 
+/// A committed batch and the id of its run, when it was one.
+pub(super) type Committed = (Arc<BatchWrite>, Option<String>);
+
 /// A processed batch: its final records, and its run when it was one.
 type Processed = (Vec<StoredRecord>, Option<Run>);
 
@@ -118,7 +121,7 @@ pub(super) struct BatchWrite {
     pub(super) run: Option<Run>,
 }
 
-pub(super) fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
+fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
     let mut writer = RecordWriter::open(txn)?;
     for rec in &batch.records {
         let old = writer.get(rec.id.as_str())?;
@@ -385,13 +388,7 @@ impl SellerCapacityActor {
         // Every row of a key carries the key's final value: write each key once.
         rule_rr.sort_unstable();
         rule_rr.dedup();
-        let counters = touched
-            .into_iter()
-            .filter_map(|id| {
-                let slot = *self.book.index.get(&id)?;
-                Some((id, self.book.slots[slot].counters.clone()))
-            })
-            .collect();
+        let counters = self.counter_rows(touched.iter().filter_map(|id| self.book.index.get(id).copied()));
         let run_record = run.map(|(segment_id, trigger, started_at, started)| {
             let assigned_records: Vec<Id> = changes.iter().map(|(id, ..)| id.clone()).collect();
             let elapsed = started.elapsed();
@@ -410,32 +407,52 @@ impl SellerCapacityActor {
                 assigned_records,
             }
         });
-        let batch = Arc::new(BatchWrite {
-            records,
-            counters,
-            rule_rr,
-            next_assignment_seq: self.book.next_assignment_seq,
-            history,
-            run: run_record,
-        });
-        let store = self.store.clone();
+        Box::pin(
+            self.commit(BatchWrite {
+                records,
+                counters,
+                rule_rr,
+                next_assignment_seq: self.book.next_assignment_seq,
+                history,
+                run: run_record,
+            })
+            .map(|res, _, _| {
+                let (batch, run_id) = res?;
+                let run = batch.run.clone().map(|mut r| {
+                    r.id = run_id.unwrap_or_default();
+                    r
+                });
+                let records = Arc::try_unwrap(batch)
+                    .map(|b| b.records)
+                    .unwrap_or_else(|b| b.records.clone());
+                Ok((records, run))
+            }),
+        )
+    }
+
+    /// The counters of `slots`, as a batch writes them.
+    pub(super) fn counter_rows(&self, slots: impl IntoIterator<Item = usize>) -> Vec<(Id, SellerCounters)> {
+        let mut slots: Vec<usize> = slots.into_iter().collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots
+            .into_iter()
+            .map(|slot| (self.book.slots[slot].id.clone(), self.book.slots[slot].counters.clone()))
+            .collect()
+    }
+
+    /// Commits a batch in one transaction; answers the batch and its run id. After a
+    /// failed commit memory may be ahead of the store, so the counters are reloaded.
+    pub(super) fn commit(&self, batch: BatchWrite) -> ResponseActFuture<Self, Result<Committed, Error>> {
+        let batch = Arc::new(batch);
         let job = batch.clone();
+        let store = self.store.clone();
         Box::pin(
             async move { store.write(move |txn| write_batch(txn, &job)).await }
                 .into_actor(self)
                 .map(move |res, act, _| match res {
-                    Ok(run_id) => {
-                        let run = batch.run.clone().map(|mut r| {
-                            r.id = run_id.unwrap_or_default();
-                            r
-                        });
-                        let records = Arc::try_unwrap(batch)
-                            .map(|b| b.records)
-                            .unwrap_or_else(|b| b.records.clone());
-                        Ok((records, run))
-                    }
+                    Ok(run_id) => Ok((batch, run_id)),
                     Err(e) => {
-                        // Memory may be ahead of the store now: reload what it holds.
                         if let Err(reload) = act.reload_counters() {
                             tracing::error!(error = %reload, "reloading counters after a failed commit");
                         }
@@ -635,30 +652,25 @@ impl Handler<SetOpen> for SellerCapacityActor {
         } else {
             self.book.move_open(owner.as_ref(), None)
         };
-        let counters: Vec<(Id, SellerCounters)> = touched
-            .into_iter()
-            .map(|slot| (self.book.slots[slot].id.clone(), self.book.slots[slot].counters.clone()))
-            .collect();
-        let batch = Arc::new(BatchWrite {
-            records: vec![rec],
-            counters,
-            rule_rr: Vec::new(),
-            next_assignment_seq: self.book.next_assignment_seq,
-            history: Vec::new(),
-            run: None,
-        });
-        let store = self.store.clone();
-        let job = batch.clone();
+        let counters = self.counter_rows(touched);
         AtomicResponse::new(Box::pin(
-            async move { store.write(move |txn| write_batch(txn, &job)).await }
-                .into_actor(self)
-                .map(move |res, act, _| match res {
-                    Ok(_) => Ok(batch.records[0].status_view(act.clock.now())),
-                    Err(e) => {
-                        let _ = act.reload_counters();
-                        Err(e)
-                    }
-                }),
+            self.commit(BatchWrite {
+                records: vec![rec],
+                counters,
+                rule_rr: Vec::new(),
+                next_assignment_seq: self.book.next_assignment_seq,
+                history: Vec::new(),
+                run: None,
+            })
+            .map(|res, act, _| {
+                let (batch, _) = res?;
+                let now = act.clock.now();
+                batch
+                    .records
+                    .first()
+                    .map(|r| r.status_view(now))
+                    .ok_or_else(|| Error::Internal("closed record missing from its batch".into()))
+            }),
         ))
     }
 }
