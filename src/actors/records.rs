@@ -173,12 +173,12 @@ fn next_run_seq(txn: &redb::WriteTransaction) -> Result<u64, Error> {
 /// Checks records of a type with a schema: declared attributes have their type; with
 /// `strict`, nothing undeclared.
 fn check_schemas(
-    settings_schemas: &HashMap<RecordType, crate::domain::config::RecordTypeSchema>,
+    schemas: &HashMap<RecordType, crate::domain::config::RecordTypeSchema>,
     records: &[RecordInput],
     batch: bool,
 ) -> Result<(), Error> {
     for (i, r) in records.iter().enumerate() {
-        let Some(schema) = settings_schemas.get(&r.record_type) else {
+        let Some(schema) = schemas.get(&r.record_type) else {
             continue;
         };
         let at = if batch {

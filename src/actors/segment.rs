@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use redb::ReadableTable;
-use serde::Serialize;
 
 use super::table::{ConfigTable, HoldsTable, Item, Page, config_handlers};
 use crate::domain::config::{RecordTypeSchema, Rule, Segment, Sequence, TargetKind, TargetMatch};
@@ -526,12 +525,6 @@ impl Handler<KnownRecordTypes> for SegmentActor {
         out.dedup();
         out
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleRef {
-    pub segment_id: Id,
-    pub rule_id: Id,
 }
 
 /// Makes `0` the receiver of every new catalog, starting with the current one.
