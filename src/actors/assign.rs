@@ -6,14 +6,13 @@ use actix::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::records::BatchWrite;
+use super::records::{BatchExtras, BatchWrite, CurrentRow};
 use super::seller_capacity::SellerCapacityActor;
 use crate::domain::Id;
 use crate::domain::record::{Owner, OwnerKind, StatusReason, StatusView, StoredRecord};
 use crate::error::Error;
 use crate::pipeline::eligibility;
 use crate::store::history::{ChangedBy, HistoryEntry};
-use crate::store::records::read_record;
 
 /// Assign records by hand to a seller or a team.
 #[derive(Message)]
@@ -54,9 +53,10 @@ pub struct EligibleSeller {
 }
 
 impl SellerCapacityActor {
-    fn load_record(&self, id: &Id) -> Result<Option<StoredRecord>, Error> {
+    /// The record as stored, or as a queued batch will store it, with its row.
+    fn load_record(&self, id: &Id) -> Result<Option<CurrentRow>, Error> {
         let txn = self.store.read()?;
-        Ok(read_record(&txn, id.as_str())?)
+        self.current_record(&txn, id)
     }
 }
 
@@ -65,7 +65,7 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
 
     fn handle(&mut self, msg: EligibleSellers, _: &mut Context<Self>) -> Self::Result {
         self.refresh_book();
-        let rec = self
+        let (rec, _) = self
             .load_record(&msg.0)?
             .ok_or_else(|| Error::not_found("record", msg.0.to_string()))?;
         let now = self.clock.now();
@@ -170,7 +170,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         }
         if msg.only_eligible {
             for (id, rec) in &loaded {
-                let Some(rec) = rec else { continue };
+                let Some((rec, _)) = rec else { continue };
                 let found = eligibility::eligible(&self.catalog, &self.scripting, &self.book, rec, now);
                 let eligible = match msg.assignee.kind {
                     OwnerKind::Seller => self
@@ -194,15 +194,17 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         }
         let order: Vec<Id> = msg.record_ids.clone();
         let mut records = Vec::new();
+        let mut olds = Vec::new();
         let mut history = Vec::new();
         let mut touched = Vec::new();
         let mut rule_rr = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for (id, rec) in loaded {
-            let Some(mut rec) = rec else { continue };
+        for (id, current) in loaded {
+            let Some(current) = current else { continue };
             if !seen.insert(id.clone()) {
                 continue;
             }
+            let mut rec = current.0.clone();
             let previous = rec.owner.clone();
             if previous.as_ref() != Some(&msg.assignee) {
                 if rec.open {
@@ -237,43 +239,41 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             // keeps this owner since owned records are not reassigned.
             rec.updated_at = now;
             records.push(rec);
+            olds.push(Some(current));
         }
-        let counters = self.counter_rows(touched);
-        AtomicResponse::new(Box::pin(
-            self.commit(BatchWrite {
-                records,
-                counters,
-                rule_rr,
-                next_assignment_seq: self.book.next_assignment_seq,
-                history,
-                run: None,
-            })
-            .map(move |res, act, _| match res {
-                Ok((batch, _)) => {
-                    let now = act.clock.now();
-                    let mut done = std::collections::HashSet::new();
-                    let by_id: std::collections::HashMap<&Id, &StoredRecord> =
-                        batch.records.iter().map(|r| (&r.id, r)).collect();
-                    let results = order
-                        .into_iter()
-                        .filter(|id| done.insert(id.clone()))
-                        .map(|id| match by_id.get(&id) {
-                            Some(r) => AssignResult {
-                                record_id: id,
-                                ok: true,
-                                record: Some(r.status_view(now)),
-                                error: None,
-                            },
-                            None => failure(id.clone(), Error::not_found("record", id.to_string())),
-                        })
-                        .collect();
-                    Ok(results)
-                }
-                Err(e) => {
-                    let _ = act.reload_counters();
-                    Err(e)
-                }
-            }),
-        ))
+        let extras = BatchExtras {
+            counters: self.counter_rows(touched),
+            rule_rr,
+            history,
+            run: None,
+        };
+        let batch = match BatchWrite::new(&olds, records, extras, self.book.next_assignment_seq, None) {
+            Ok(b) => b,
+            Err(e) => return ready(Err(e)),
+        };
+        AtomicResponse::new(Box::pin(self.commit(batch).map(move |res, act, _| match res {
+            Ok((batch, _)) => {
+                let now = act.clock.now();
+                let mut done = std::collections::HashSet::new();
+                let by_id: std::collections::HashMap<&Id, &StoredRecord> =
+                    batch.records.iter().map(|r| (&r.id, r)).collect();
+                let results = order
+                    .into_iter()
+                    .filter(|id| done.insert(id.clone()))
+                    .map(|id| match by_id.get(&id) {
+                        Some(r) => AssignResult {
+                            record_id: id,
+                            ok: true,
+                            record: Some(r.status_view(now)),
+                            error: None,
+                        },
+                        None => failure(id.clone(), Error::not_found("record", id.to_string())),
+                    })
+                    .collect();
+                Ok(results)
+            }
+            // `commit` has resynchronised memory with the store.
+            Err(e) => Err(e),
+        })))
     }
 }

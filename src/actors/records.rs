@@ -18,14 +18,14 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::seller_capacity::{SellerCapacityActor, SellerCounters};
+use super::seller_capacity::{PendingRow, SellerCapacityActor, SellerCounters};
 use crate::domain::config::Settings;
 use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StoredRecord};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::pipeline::engine::{self, Env, Mode, OwnerChange};
 use crate::store::history::{ChangedBy, HistoryEntry};
-use crate::store::records::{RecordWriter, SCOPE_ALL, read_record, segment_scope, view_page};
+use crate::store::records::{RecordRow, RecordWriter, SCOPE_ALL, read_record_row, segment_scope, view_page};
 use crate::store::{self, tables};
 
 /// Records per processing batch (and per start-up resume step).
@@ -62,8 +62,9 @@ pub struct Run {
     pub assigned_records: Vec<Id>,
 }
 
-/// Stores records (new ones, or updates) in stage `to_be_processed` and answers once
-/// that is durable; with `wait`, answers after they are processed too.
+/// Stores records (new ones, or updates) and processes them, in one durable batch;
+/// answers once it is durable: with `wait` the final status views, without it the
+/// records as accepted (stage `to_be_processed`).
 #[derive(Message)]
 #[rtype(result = "Result<Vec<StatusView>, Error>")]
 pub struct Ingest {
@@ -72,13 +73,6 @@ pub struct Ingest {
     /// Sent as `{"records": [...]}`: validation errors name `records[i]` then, even for
     /// a batch of one.
     pub batch: bool,
-}
-
-/// Processes stored records (after ingest, and at start for what is still pending).
-#[derive(Message)]
-#[rtype(result = "()")]
-struct ProcessPending {
-    ids: Vec<(Id, bool)>,
 }
 
 /// At start: process what a crash or stop left in `to_be_processed`.
@@ -111,21 +105,63 @@ pub(super) type Committed = (Arc<BatchWrite>, Option<String>);
 /// A processed batch: its final records, and its run when it was one.
 type Processed = (Vec<StoredRecord>, Option<Run>);
 
+/// A record as currently stored (or queued to be), with its row bytes.
+pub(super) type CurrentRow = (StoredRecord, Vec<u8>);
+
 /// What one batch changed; written in one transaction.
 pub(super) struct BatchWrite {
+    /// The final records; `rows[i]` is the change that stores `records[i]`.
     pub(super) records: Vec<StoredRecord>,
+    rows: Vec<RecordRow>,
     pub(super) counters: Vec<(Id, SellerCounters)>,
     pub(super) rule_rr: Vec<(String, u64)>,
     pub(super) next_assignment_seq: u64,
+    /// Set when the batch took arrival numbers for new records.
+    next_record_seq: Option<u64>,
     pub(super) history: Vec<HistoryEntry>,
     pub(super) run: Option<Run>,
 }
 
+/// The parts of a batch besides its records.
+pub(super) struct BatchExtras {
+    pub(super) counters: Vec<(Id, SellerCounters)>,
+    pub(super) rule_rr: Vec<(String, u64)>,
+    pub(super) history: Vec<HistoryEntry>,
+    pub(super) run: Option<Run>,
+}
+
+impl BatchWrite {
+    /// A batch storing `records`, each replacing `olds[i]` (as stored, or queued to be).
+    /// Encodes the rows here, on the caller's thread, not on the writer's.
+    pub(super) fn new(
+        olds: &[Option<CurrentRow>],
+        records: Vec<StoredRecord>,
+        extras: BatchExtras,
+        next_assignment_seq: u64,
+        next_record_seq: Option<u64>,
+    ) -> Result<BatchWrite, Error> {
+        let rows = olds
+            .iter()
+            .zip(&records)
+            .map(|(old, new)| RecordRow::new(old.as_ref().map(|(r, b)| (r, b.as_slice())), new))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BatchWrite {
+            records,
+            rows,
+            counters: extras.counters,
+            rule_rr: extras.rule_rr,
+            next_assignment_seq,
+            next_record_seq,
+            history: extras.history,
+            run: extras.run,
+        })
+    }
+}
+
 fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
     let mut writer = RecordWriter::open(txn)?;
-    for rec in &batch.records {
-        let old = writer.get(rec.id.as_str())?;
-        writer.put(old.as_ref(), rec)?;
+    for row in &batch.rows {
+        writer.apply(row)?;
     }
     writer.finish()?;
     {
@@ -138,8 +174,11 @@ fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Optio
         for (k, seq) in &batch.rule_rr {
             rr.insert(k.as_str(), *seq)?;
         }
-        txn.open_table(tables::META)?
-            .insert("next_assignment_seq", batch.next_assignment_seq)?;
+        let mut meta = txn.open_table(tables::META)?;
+        meta.insert("next_assignment_seq", batch.next_assignment_seq)?;
+        if let Some(seq) = batch.next_record_seq {
+            meta.insert("next_seq", seq)?;
+        }
     }
     let mut history = batch.history.clone();
     let mut run_id = None;
@@ -261,9 +300,23 @@ fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTim
 }
 
 /// The records of a batch after processing, and the owner changes among them.
-type Decided = (Vec<StoredRecord>, Vec<(Id, RecordType, OwnerChange, Option<Id>)>);
+type Decided = (Vec<StoredRecord>, Vec<OwnerChangeOf>);
+
+/// An owner change of a processed record: record id, type, the change, its segment.
+type OwnerChangeOf = (Id, RecordType, OwnerChange, Option<Id>);
 
 impl SellerCapacityActor {
+    /// The record as stored, or as a queued batch will store it.
+    pub(super) fn current_record(&self, txn: &redb::ReadTransaction, id: &Id) -> Result<Option<CurrentRow>, Error> {
+        if let Some(p) = self.pending.get(id) {
+            return Ok(Some((
+                p.batch.records[p.index].clone(),
+                p.batch.rows[p.index].bytes().to_vec(),
+            )));
+        }
+        Ok(read_record_row(txn, id.as_str())?)
+    }
+
     /// Runs the engine over a batch. A panic in the engine is a bug, but it must cost only
     /// its record (invariant 4): memory goes back to the store's state, the record is
     /// marked `server_error`, and the batch is decided again without it.
@@ -315,45 +368,25 @@ impl SellerCapacityActor {
             };
             tracing::error!(record = %loaded[i].0.id, "record processing panicked; the record is marked server_error");
             poisoned.insert(i);
-            if let Err(e) = self.reload_counters() {
-                tracing::error!(error = %e, "reloading counters after a panic");
+            // The book may be half-updated: wait until what is queued is durable, then
+            // start again from the store.
+            if let Err(e) = self.store.barrier_blocking(self.epoch) {
+                tracing::error!(error = %e, "waiting for queued batches after a panic");
             }
+            self.resync();
         }
     }
 
-    /// Processes the given records and commits the outcome; answers the final records
-    /// and the run's id when `run` is given.
-    fn process_batch(
-        &mut self,
-        items: Vec<(Id, Mode)>,
-        run: Option<(Id, RunTrigger, DateTime<Utc>, Instant)>,
-        actor: &str,
-    ) -> ResponseActFuture<Self, Result<Processed, Error>> {
-        self.refresh_book();
-        let now = self.clock.now();
-        let loaded: Result<Vec<(StoredRecord, Mode)>, Error> = (|| {
-            let txn = self.store.read()?;
-            let mut out = Vec::with_capacity(items.len());
-            for (id, mode) in &items {
-                if let Some(r) = read_record(&txn, id.as_str())? {
-                    out.push((r, *mode));
-                }
-            }
-            Ok(out)
-        })();
-        let loaded = match loaded {
-            Ok(l) => l,
-            Err(e) => return Box::pin(fut::ready(Err(e))),
-        };
-        let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
-        let (records, changes) = self.decide(&loaded, now);
-        let mut touched: Vec<Id> = Vec::new();
+    /// History entries, counter rows and per-rule round-robin rows for a batch's owner
+    /// changes.
+    fn outcome_rows(&self, changes: &[OwnerChangeOf], now: DateTime<Utc>, by: ChangedBy, actor: &str) -> BatchExtras {
+        let mut touched: Vec<usize> = Vec::new();
         let mut rule_rr = Vec::new();
         let mut history = Vec::with_capacity(changes.len());
-        for (record_id, record_type, change, segment) in &changes {
+        for (record_id, record_type, change, segment) in changes {
             for owner in [change.previous.as_ref(), Some(&change.new)].into_iter().flatten() {
-                if let Some(s) = owner.seller_id() {
-                    touched.push(s.clone());
+                if let Some(slot) = owner.seller_id().and_then(|s| self.book.index.get(s)) {
+                    touched.push(*slot);
                 }
             }
             // The per-rule order is kept (in memory, by the engine) whatever the scope, so
@@ -383,13 +416,50 @@ impl SellerCapacityActor {
                 actor: actor.to_string(),
             });
         }
-        touched.sort();
-        touched.dedup();
         // Every row of a key carries the key's final value: write each key once.
         rule_rr.sort_unstable();
         rule_rr.dedup();
-        let counters = self.counter_rows(touched.iter().filter_map(|id| self.book.index.get(id).copied()));
-        let run_record = run.map(|(segment_id, trigger, started_at, started)| {
+        BatchExtras {
+            counters: self.counter_rows(touched),
+            rule_rr,
+            history,
+            run: None,
+        }
+    }
+
+    /// Processes the given stored records and commits the outcome; answers the final
+    /// records and the run when `run` is given. Call after a [`Self::after_barrier`], so
+    /// that the store holds every queued batch.
+    fn process_batch(
+        &mut self,
+        items: Vec<(Id, Mode)>,
+        run: Option<(Id, RunTrigger, DateTime<Utc>, Instant)>,
+        actor: &str,
+    ) -> ResponseActFuture<Self, Result<Processed, Error>> {
+        self.refresh_book();
+        let now = self.clock.now();
+        let loaded: Result<Vec<(CurrentRow, Mode)>, Error> = (|| {
+            let txn = self.store.read()?;
+            let mut out = Vec::with_capacity(items.len());
+            for (id, mode) in &items {
+                if let Some(r) = self.current_record(&txn, id)? {
+                    out.push((r, *mode));
+                }
+            }
+            Ok(out)
+        })();
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        let (olds, loaded): (Vec<Option<CurrentRow>>, Vec<(StoredRecord, Mode)>) = loaded
+            .into_iter()
+            .map(|((rec, bytes), mode)| (Some((rec.clone(), bytes)), (rec, mode)))
+            .unzip();
+        let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
+        let (records, changes) = self.decide(&loaded, now);
+        let mut extras = self.outcome_rows(&changes, now, by, actor);
+        extras.run = run.map(|(segment_id, trigger, started_at, started)| {
             let assigned_records: Vec<Id> = changes.iter().map(|(id, ..)| id.clone()).collect();
             let elapsed = started.elapsed();
             Run {
@@ -407,27 +477,21 @@ impl SellerCapacityActor {
                 assigned_records,
             }
         });
-        Box::pin(
-            self.commit(BatchWrite {
-                records,
-                counters,
-                rule_rr,
-                next_assignment_seq: self.book.next_assignment_seq,
-                history,
-                run: run_record,
-            })
-            .map(|res, _, _| {
-                let (batch, run_id) = res?;
-                let run = batch.run.clone().map(|mut r| {
-                    r.id = run_id.unwrap_or_default();
-                    r
-                });
-                let records = Arc::try_unwrap(batch)
-                    .map(|b| b.records)
-                    .unwrap_or_else(|b| b.records.clone());
-                Ok((records, run))
-            }),
-        )
+        let batch = match BatchWrite::new(&olds, records, extras, self.book.next_assignment_seq, None) {
+            Ok(b) => b,
+            Err(e) => return Box::pin(fut::ready(Err(e))),
+        };
+        Box::pin(self.commit(batch).map(|res, _, _| {
+            let (batch, run_id) = res?;
+            let run = batch.run.clone().map(|mut r| {
+                r.id = run_id.unwrap_or_default();
+                r
+            });
+            let records = Arc::try_unwrap(batch)
+                .map(|b| b.records)
+                .unwrap_or_else(|b| b.records.clone());
+            Ok((records, run))
+        }))
     }
 
     /// The counters of `slots`, as a batch writes them.
@@ -441,136 +505,156 @@ impl SellerCapacityActor {
             .collect()
     }
 
-    /// Commits a batch in one transaction; answers the batch and its run id. After a
-    /// failed commit memory may be ahead of the store, so the counters are reloaded.
-    pub(super) fn commit(&self, batch: BatchWrite) -> ResponseActFuture<Self, Result<Committed, Error>> {
+    /// Queues a batch to the writer at once, in the records' chain, and answers a future
+    /// of its commit. Memory (counters, round-robin order, pending rows) already holds
+    /// the batch's outcome, so the next message can be decided while this one commits.
+    /// When a commit fails, memory is ahead of the store by this batch and every later
+    /// one of its epoch (which the writer refuses): the actor resynchronises.
+    pub(super) fn commit(&mut self, batch: BatchWrite) -> ResponseActFuture<Self, Result<Committed, Error>> {
         let batch = Arc::new(batch);
+        let batch_no = self.next_batch;
+        self.next_batch += 1;
+        let epoch = self.epoch;
+        for (index, rec) in batch.records.iter().enumerate() {
+            self.pending.insert(
+                rec.id.clone(),
+                PendingRow {
+                    batch_no,
+                    batch: batch.clone(),
+                    index,
+                },
+            );
+        }
         let job = batch.clone();
-        let store = self.store.clone();
-        Box::pin(
-            async move { store.write(move |txn| write_batch(txn, &job)).await }
-                .into_actor(self)
-                .map(move |res, act, _| match res {
-                    Ok(run_id) => Ok((batch, run_id)),
-                    Err(e) => {
-                        if let Err(reload) = act.reload_counters() {
-                            tracing::error!(error = %reload, "reloading counters after a failed commit");
-                        }
-                        Err(e)
-                    }
-                }),
-        )
+        let written = self.store.write_chained(epoch, move |txn| write_batch(txn, &job));
+        Box::pin(written.into_actor(self).map(move |res, act, _| {
+            for rec in &batch.records {
+                if act.pending.get(&rec.id).is_some_and(|p| p.batch_no == batch_no) {
+                    act.pending.remove(&rec.id);
+                }
+            }
+            match res {
+                Ok(run_id) => Ok((batch, run_id)),
+                Err(e) => {
+                    act.after_failed_commit(epoch);
+                    Err(e)
+                }
+            }
+        }))
     }
 
-    fn views(&self, records: &[StoredRecord]) -> Vec<StatusView> {
+    /// Resynchronises after the first failure seen in the current epoch; later failures
+    /// of an older epoch are that failure's broken chain, already dealt with.
+    fn after_failed_commit(&mut self, epoch: u64) {
+        if epoch == self.epoch {
+            tracing::error!(epoch, "a record batch failed to commit; resynchronising from the store");
+            self.resync();
+        }
+    }
+
+    /// Runs `then` once every batch queued so far is durable (or, after a failure, once
+    /// memory is back in step with the store): for work that reads the store's indexes.
+    fn after_barrier<R: 'static>(
+        &mut self,
+        then: impl FnOnce(&mut Self) -> ResponseActFuture<Self, R> + 'static,
+    ) -> ResponseActFuture<Self, R> {
+        let epoch = self.epoch;
+        Box::pin(self.store.barrier(epoch).into_actor(self).then(move |res, act, _| {
+            if res.is_err() {
+                act.after_failed_commit(epoch);
+            }
+            then(act)
+        }))
+    }
+
+    /// Stores and processes a batch of inputs: reads the current rows (through the
+    /// pending ones), merges, decides and queues one batch; answers once it is durable.
+    ///
+    /// Without `wait` the answer is the acceptance receipt the contract describes: each
+    /// record as accepted, in stage `to_be_processed`. Processing is already in the same
+    /// durable transaction, so a read after the answer finds the records processed.
+    fn ingest(
+        &mut self,
+        inputs: Vec<RecordInput>,
+        wait: bool,
+        batch: bool,
+    ) -> Result<ResponseActFuture<Self, Result<Vec<StatusView>, Error>>, Error> {
+        check_schemas(&self.catalog.schemas, &inputs, batch)?;
+        self.refresh_book();
         let now = self.clock.now();
-        records.iter().map(|r| r.status_view(now)).collect()
+        let first_seq = self.next_record_seq;
+        // One entry per distinct id: its row before the batch, its record after merging
+        // every version, whether a segmentation input changed, and its last position.
+        let mut slot_of: HashMap<&Id, usize> = HashMap::with_capacity(inputs.len());
+        let mut olds: Vec<Option<CurrentRow>> = Vec::with_capacity(inputs.len());
+        let mut merged: Vec<(StoredRecord, bool, usize)> = Vec::with_capacity(inputs.len());
+        {
+            let txn = self.store.read()?;
+            for (i, input) in inputs.iter().enumerate() {
+                let seq = first_seq + i as u64;
+                match slot_of.get(&input.id) {
+                    Some(&k) => {
+                        let (rec, changed) = merge(Some(&merged[k].0), input, seq, now);
+                        merged[k] = (rec, merged[k].1 | changed, i);
+                    }
+                    None => {
+                        let old = self.current_record(&txn, &input.id)?;
+                        let (rec, changed) = merge(old.as_ref().map(|(r, _)| r), input, seq, now);
+                        slot_of.insert(&input.id, merged.len());
+                        olds.push(old);
+                        merged.push((rec, changed, i));
+                    }
+                }
+            }
+        }
+        // Open records are processed in the order of their last version; closed ones are
+        // stored as merged.
+        let mut order: Vec<usize> = (0..merged.len())
+            .filter(|&k| merged[k].0.stage == Stage::ToBeProcessed)
+            .collect();
+        order.sort_by_key(|&k| merged[k].2);
+        let loaded: Vec<(StoredRecord, Mode)> = order
+            .iter()
+            .map(|&k| (merged[k].0.clone(), Mode::Process { resegment: merged[k].1 }))
+            .collect();
+        let positions: Vec<usize> = inputs.iter().filter_map(|i| slot_of.get(&i.id).copied()).collect();
+        let accepted: Option<Vec<StatusView>> =
+            (!wait).then(|| positions.iter().map(|&k| merged[k].0.status_view(now)).collect());
+        let (decided, changes) = self.decide(&loaded, now);
+        let mut records: Vec<StoredRecord> = merged.into_iter().map(|(r, ..)| r).collect();
+        for (k, rec) in order.into_iter().zip(decided) {
+            records[k] = rec;
+        }
+        let extras = self.outcome_rows(&changes, now, ChangedBy::Rule, "system");
+        self.next_record_seq = first_seq + inputs.len() as u64;
+        let batch = BatchWrite::new(
+            &olds,
+            records,
+            extras,
+            self.book.next_assignment_seq,
+            Some(self.next_record_seq),
+        )?;
+        Ok(Box::pin(self.commit(batch).map(move |res, act, _| {
+            let (batch, _) = res?;
+            if let Some(accepted) = accepted {
+                return Ok(accepted);
+            }
+            let now = act.clock.now();
+            Ok(positions.iter().map(|&k| batch.records[k].status_view(now)).collect())
+        })))
     }
 }
 
 impl Handler<Ingest> for SellerCapacityActor {
-    type Result = AtomicResponse<Self, Result<Vec<StatusView>, Error>>;
+    type Result = ResponseActFuture<Self, Result<Vec<StatusView>, Error>>;
 
+    /// Not atomic: the answer waits for the commit, the actor does not, so the next
+    /// batch is decided while this one commits and concurrent ingests share a commit.
     fn handle(&mut self, msg: Ingest, _: &mut Context<Self>) -> Self::Result {
-        if let Err(e) = check_schemas(&self.catalog.schemas, &msg.records, msg.batch) {
-            return AtomicResponse::new(Box::pin(fut::ready(Err(e))));
+        match self.ingest(msg.records, msg.wait, msg.batch) {
+            Ok(answer) => answer,
+            Err(e) => Box::pin(fut::ready(Err(e))),
         }
-        let now = self.clock.now();
-        let store = self.store.clone();
-        let wait = msg.wait;
-        let inputs = Arc::new(msg.records);
-        let job_inputs = inputs.clone();
-        AtomicResponse::new(Box::pin(
-            async move {
-                store
-                    .write(move |txn| {
-                        let first = store::allocate_seq(txn, job_inputs.len() as u64)?;
-                        let mut writer = RecordWriter::open(txn)?;
-                        let mut out: Vec<(StoredRecord, bool)> = Vec::with_capacity(job_inputs.len());
-                        for (i, input) in job_inputs.iter().enumerate() {
-                            let old = writer.get(input.id.as_str())?;
-                            let (rec, changed) = merge(old.as_ref(), input, first + i as u64, now);
-                            writer.put(old.as_ref(), &rec)?;
-                            out.push((rec, changed));
-                        }
-                        writer.finish()?;
-                        Ok::<_, Error>(out)
-                    })
-                    .await
-            }
-            .into_actor(self)
-            .then(
-                move |res, act, ctx| -> ResponseActFuture<Self, Result<Vec<StatusView>, Error>> {
-                    let stored = match res {
-                        Ok(s) => s,
-                        Err(e) => return Box::pin(fut::ready(Err(e))),
-                    };
-                    // The last version of each id in the batch decides; closed ones wait.
-                    let mut seen = HashMap::new();
-                    let mut pending = Vec::new();
-                    for (rec, changed) in &stored {
-                        let resegment = seen.entry(rec.id.clone()).or_insert(false);
-                        *resegment |= *changed;
-                    }
-                    for (rec, _) in stored.iter().rev() {
-                        if rec.stage == Stage::ToBeProcessed
-                            && let Some(reseg) = seen.remove(&rec.id)
-                        {
-                            pending.push((rec.id.clone(), reseg));
-                        }
-                    }
-                    pending.reverse();
-                    if !wait {
-                        let latest: Vec<StoredRecord> = stored.into_iter().map(|(r, _)| r).collect();
-                        if !pending.is_empty() {
-                            ctx.address().do_send(ProcessPending { ids: pending });
-                        }
-                        return Box::pin(fut::ready(Ok(act.views(&latest))));
-                    }
-                    let items = pending
-                        .into_iter()
-                        .map(|(id, resegment)| (id, Mode::Process { resegment }))
-                        .collect();
-                    let order: Vec<Id> = stored.iter().map(|(r, _)| r.id.clone()).collect();
-                    Box::pin(act.process_batch(items, None, "system").map(move |res, act, _| {
-                        let (processed, _) = res?;
-                        let txn = act.store.read()?;
-                        let mut views = Vec::with_capacity(order.len());
-                        let now = act.clock.now();
-                        let by_id: HashMap<&Id, &StoredRecord> = processed.iter().map(|r| (&r.id, r)).collect();
-                        for id in &order {
-                            match by_id.get(id) {
-                                Some(r) => views.push(r.status_view(now)),
-                                None => {
-                                    if let Some(r) = read_record(&txn, id.as_str())? {
-                                        views.push(r.status_view(now));
-                                    }
-                                }
-                            }
-                        }
-                        Ok(views)
-                    }))
-                },
-            ),
-        ))
-    }
-}
-
-impl Handler<ProcessPending> for SellerCapacityActor {
-    type Result = AtomicResponse<Self, ()>;
-
-    fn handle(&mut self, msg: ProcessPending, _: &mut Context<Self>) -> Self::Result {
-        let items = msg
-            .ids
-            .into_iter()
-            .map(|(id, resegment)| (id, Mode::Process { resegment }))
-            .collect();
-        AtomicResponse::new(Box::pin(self.process_batch(items, None, "system").map(|res, _, _| {
-            if let Err(e) = res {
-                // The records stay in to_be_processed and are retried at the next start.
-                tracing::error!(error = %e, "processing a batch failed");
-            }
-        })))
     }
 }
 
@@ -578,39 +662,42 @@ impl Handler<ResumePending> for SellerCapacityActor {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, _: ResumePending, _: &mut Context<Self>) -> Self::Result {
-        let page = self.store.read().map_err(Error::from).and_then(|txn| {
-            Ok(view_page(
-                &txn,
-                SCOPE_ALL,
-                crate::domain::record::View::ToBeProcessed,
-                None,
-                BATCH,
-            )?)
-        });
-        let ids = match page {
-            Ok((ids, _)) => ids,
-            Err(e) => {
-                tracing::error!(error = %e, "reading records to resume");
-                return AtomicResponse::new(Box::pin(fut::ready(())));
+        AtomicResponse::new(self.after_barrier(|act| {
+            let page = act.store.read().map_err(Error::from).and_then(|txn| {
+                Ok(view_page(
+                    &txn,
+                    SCOPE_ALL,
+                    crate::domain::record::View::ToBeProcessed,
+                    None,
+                    BATCH,
+                )?)
+            });
+            let ids = match page {
+                Ok((ids, _)) => ids,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading records to resume");
+                    return Box::pin(fut::ready(()));
+                }
+            };
+            if ids.is_empty() {
+                return Box::pin(fut::ready(()));
             }
-        };
-        if ids.is_empty() {
-            return AtomicResponse::new(Box::pin(fut::ready(())));
-        }
-        let n = ids.len();
-        tracing::info!(records = n, "resuming records left to be processed");
-        let items = ids
-            .into_iter()
-            .filter_map(|id| Id::parse("id", &id).ok())
-            .map(|id| (id, Mode::Process { resegment: true }))
-            .collect();
-        AtomicResponse::new(Box::pin(self.process_batch(items, None, "system").map(
-            move |res, _, ctx| match res {
-                Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "resuming records failed"),
-            },
-        )))
+            let n = ids.len();
+            tracing::info!(records = n, "resuming records left to be processed");
+            let items = ids
+                .into_iter()
+                .filter_map(|id| Id::parse("id", &id).ok())
+                .map(|id| (id, Mode::Process { resegment: true }))
+                .collect();
+            Box::pin(
+                act.process_batch(items, None, "system")
+                    .map(move |res, _, ctx| match res {
+                        Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "resuming records failed"),
+                    }),
+            )
+        }))
     }
 }
 
@@ -625,25 +712,21 @@ impl Handler<SetOpen> for SellerCapacityActor {
     type Result = AtomicResponse<Self, Result<StatusView, Error>>;
 
     fn handle(&mut self, msg: SetOpen, _: &mut Context<Self>) -> Self::Result {
+        let ready = |r| AtomicResponse::new(Box::pin(fut::ready(r)));
         let current = self
             .store
             .read()
             .map_err(Error::from)
-            .and_then(|txn| Ok(read_record(&txn, msg.id.as_str())?));
-        let mut rec = match current {
+            .and_then(|txn| self.current_record(&txn, &msg.id));
+        let old = match current {
             Ok(Some(r)) => r,
-            Ok(None) => {
-                return AtomicResponse::new(Box::pin(fut::ready(Err(Error::not_found(
-                    "record",
-                    msg.id.to_string(),
-                )))));
-            }
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+            Ok(None) => return ready(Err(Error::not_found("record", msg.id.to_string()))),
+            Err(e) => return ready(Err(e)),
         };
-        if rec.open == msg.open {
-            let view = rec.status_view(self.clock.now());
-            return AtomicResponse::new(Box::pin(fut::ready(Ok(view))));
+        if old.0.open == msg.open {
+            return ready(Ok(old.0.status_view(self.clock.now())));
         }
+        let mut rec = old.0.clone();
         rec.open = msg.open;
         rec.updated_at = self.clock.now();
         let owner = rec.owner.clone();
@@ -652,32 +735,33 @@ impl Handler<SetOpen> for SellerCapacityActor {
         } else {
             self.book.move_open(owner.as_ref(), None)
         };
-        let counters = self.counter_rows(touched);
-        AtomicResponse::new(Box::pin(
-            self.commit(BatchWrite {
-                records: vec![rec],
-                counters,
-                rule_rr: Vec::new(),
-                next_assignment_seq: self.book.next_assignment_seq,
-                history: Vec::new(),
-                run: None,
-            })
-            .map(|res, act, _| {
-                let (batch, _) = res?;
-                let now = act.clock.now();
-                batch
-                    .records
-                    .first()
-                    .map(|r| r.status_view(now))
-                    .ok_or_else(|| Error::Internal("closed record missing from its batch".into()))
-            }),
-        ))
+        let extras = BatchExtras {
+            counters: self.counter_rows(touched),
+            rule_rr: Vec::new(),
+            history: Vec::new(),
+            run: None,
+        };
+        let batch = match BatchWrite::new(&[Some(old)], vec![rec], extras, self.book.next_assignment_seq, None) {
+            Ok(b) => b,
+            Err(e) => return ready(Err(e)),
+        };
+        AtomicResponse::new(Box::pin(self.commit(batch).map(|res, act, _| {
+            let (batch, _) = res?;
+            let now = act.clock.now();
+            batch
+                .records
+                .first()
+                .map(|r| r.status_view(now))
+                .ok_or_else(|| Error::Internal("closed record missing from its batch".into()))
+        })))
     }
 }
 
 impl Handler<RunSegment> for SellerCapacityActor {
     type Result = AtomicResponse<Self, Result<Run, Error>>;
 
+    /// Waits for the queued batches first: a run reads the store's unassigned view, which
+    /// must hold every record acknowledged before it.
     fn handle(&mut self, msg: RunSegment, _: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
         let started_at = self.clock.now();
@@ -691,40 +775,42 @@ impl Handler<RunSegment> for SellerCapacityActor {
             .limit
             .unwrap_or(self.settings.max_records_per_run)
             .clamp(1, Settings::RUN_LIMIT_MAX) as usize;
-        let page = self.store.read().map_err(Error::from).and_then(|txn| {
-            Ok(view_page(
-                &txn,
-                &segment_scope(msg.segment_id.as_str()),
-                crate::domain::record::View::Unassigned,
-                None,
-                limit,
-            )?)
-        });
-        let ids = match page {
-            Ok((ids, _)) => ids,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
-        };
-        let items = ids
-            .into_iter()
-            .filter_map(|id| Id::parse("id", &id).ok())
-            .map(|id| (id, Mode::Rerun))
-            .collect();
-        let segment_id = msg.segment_id.clone();
-        let trigger = msg.trigger;
-        AtomicResponse::new(Box::pin(
-            self.process_batch(
-                items,
-                Some((msg.segment_id, msg.trigger, started_at, started)),
-                &msg.actor,
+        AtomicResponse::new(self.after_barrier(move |act| {
+            let page = act.store.read().map_err(Error::from).and_then(|txn| {
+                Ok(view_page(
+                    &txn,
+                    &segment_scope(msg.segment_id.as_str()),
+                    crate::domain::record::View::Unassigned,
+                    None,
+                    limit,
+                )?)
+            });
+            let ids = match page {
+                Ok((ids, _)) => ids,
+                Err(e) => return Box::pin(fut::ready(Err(e))),
+            };
+            let items = ids
+                .into_iter()
+                .filter_map(|id| Id::parse("id", &id).ok())
+                .map(|id| (id, Mode::Rerun))
+                .collect();
+            let segment_id = msg.segment_id.clone();
+            let trigger = msg.trigger;
+            Box::pin(
+                act.process_batch(
+                    items,
+                    Some((msg.segment_id, msg.trigger, started_at, started)),
+                    &msg.actor,
+                )
+                .map(move |res, _, _| {
+                    res.and_then(|(_, run)| run.ok_or_else(|| Error::Internal("run record missing".into())))
+                        .map_err(|e| {
+                            tracing::error!(segment = %segment_id, ?trigger, error = %e, "run failed");
+                            e
+                        })
+                }),
             )
-            .map(move |res, _, _| {
-                res.and_then(|(_, run)| run.ok_or_else(|| Error::Internal("run record missing".into())))
-                    .map_err(|e| {
-                        tracing::error!(segment = %segment_id, ?trigger, error = %e, "run failed");
-                        e
-                    })
-            }),
-        ))
+        }))
     }
 }
 

@@ -56,6 +56,23 @@ pub struct SellerCapacityActor {
     pub(super) scripting: Arc<Scripting>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) rng: Rng,
+    /// Record rows of batches queued to the writer and not yet known durable. Every read
+    /// of a record goes through it, so batch k+1 is decided on batch k's outcome while
+    /// batch k commits.
+    pub(super) pending: HashMap<Id, PendingRow>,
+    /// Chain epoch of the record batches (`Store::write_chained`); bumped at each resync.
+    pub(super) epoch: u64,
+    /// Number of the next batch queued (to tell a pending row's batch from a later one).
+    pub(super) next_batch: u64,
+    /// Arrival order of the next new record (ties of `created_on` are ordered by it).
+    pub(super) next_record_seq: u64,
+}
+
+/// A record row in a batch queued to the writer.
+pub(super) struct PendingRow {
+    pub(super) batch_no: u64,
+    pub(super) batch: Arc<super::records::BatchWrite>,
+    pub(super) index: usize,
 }
 
 impl SellerCapacityActor {
@@ -72,6 +89,7 @@ impl SellerCapacityActor {
         let settings = store::get_json::<Settings>(&txn.open_table(tables::SETTINGS)?, "settings")?.unwrap_or_default();
         drop(txn);
         let book = load_book(&store)?;
+        let next_record_seq = load_next_record_seq(&store)?;
         let mut actor = SellerCapacityActor {
             store,
             sellers,
@@ -84,6 +102,10 @@ impl SellerCapacityActor {
             scripting,
             clock,
             rng: Rng::seeded(),
+            pending: HashMap::new(),
+            epoch: 0,
+            next_batch: 0,
+            next_record_seq,
         };
         actor.refresh_book();
         Ok(actor)
@@ -102,13 +124,34 @@ impl SellerCapacityActor {
         }
     }
 
-    /// Reloads the counters from the store: after a failed commit, memory may be ahead.
-    pub(super) fn reload_counters(&mut self) -> Result<(), Error> {
-        self.book = load_book(&self.store)?;
-        self.book_stale = true;
-        self.refresh_book();
-        Ok(())
+    /// Brings memory back to the store's state after a failed commit (memory was ahead
+    /// by that batch and every later one, which the writer refuses as a broken chain):
+    /// a new chain epoch, no pending rows, counters and sequences reloaded.
+    pub(super) fn resync(&mut self) {
+        self.epoch += 1;
+        self.pending.clear();
+        match load_book(&self.store) {
+            Ok(book) => {
+                self.book = book;
+                self.book_stale = true;
+                self.refresh_book();
+            }
+            Err(e) => tracing::error!(error = %e, "reloading counters after a failed commit"),
+        }
+        match load_next_record_seq(&self.store) {
+            Ok(seq) => self.next_record_seq = seq,
+            Err(e) => tracing::error!(error = %e, "reloading the record sequence after a failed commit"),
+        }
     }
+}
+
+fn load_next_record_seq(store: &Store) -> Result<u64, Error> {
+    let txn = store.read()?;
+    Ok(txn
+        .open_table(tables::META)?
+        .get("next_seq")?
+        .map(|v| v.value())
+        .unwrap_or(1))
 }
 
 /// The counters part of the book, from the store.

@@ -47,6 +47,10 @@ pub enum StoreError {
     WriterGone,
     #[error("the transaction could not be committed: {0}")]
     WriterFailed(String),
+    #[error("an earlier write of the same chain failed, so this one was not made")]
+    ChainBroken,
+    #[error("record {0} changed under a write decided on its previous row; the write was refused")]
+    StaleRow(String),
     #[error("creating the data directory {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -137,7 +141,34 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
     {
-        self.writer.submit(job).await
+        self.writer.submit(None, job).await
+    }
+
+    /// Queues `job` now, in chain epoch `epoch`, and answers a future of its result (see
+    /// the writer's chains): a later chained job commits only if every earlier one of
+    /// its epoch did.
+    pub fn write_chained<T, E, F>(
+        &self,
+        epoch: u64,
+        job: F,
+    ) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+    {
+        self.writer.submit(Some(epoch), job)
+    }
+
+    /// Waits, blocking the thread, until every chained job queued before is settled.
+    pub fn barrier_blocking(&self, epoch: u64) -> Result<(), StoreError> {
+        self.writer.barrier_blocking(epoch)
+    }
+
+    /// A future ready once every chained job queued before is settled; `ChainBroken`
+    /// when one of them failed.
+    pub fn barrier(&self, epoch: u64) -> impl std::future::Future<Output = Result<(), StoreError>> + Send + 'static {
+        self.writer.submit(Some(epoch), |_| Ok::<(), StoreError>(()))
     }
 
     pub fn writer_stats(&self) -> &WriterStats {
@@ -234,12 +265,4 @@ pub fn load_all<T: DeserializeOwned>(
         out.push((key, value));
     }
     Ok(out)
-}
-
-/// Allocates `n` consecutive sequence numbers (arrival order for ties) and answers the first.
-pub fn allocate_seq(txn: &WriteTransaction, n: u64) -> Result<u64, StoreError> {
-    let mut meta = txn.open_table(tables::META)?;
-    let first = meta.get("next_seq")?.map(|v| v.value()).unwrap_or(1);
-    meta.insert("next_seq", first + n)?;
-    Ok(first)
 }

@@ -47,6 +47,51 @@ fn index_keys(r: &StoredRecord) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// One record row change, prepared away from the writer thread: the new row's bytes,
+/// the monitor-view keys to drop and add, and the row the change was decided on.
+pub struct RecordRow {
+    id: String,
+    bytes: Vec<u8>,
+    /// The stored row the change was decided on (`None`: no row). The transaction checks
+    /// it: a change decided on anything but the stored row is refused, not applied.
+    expected: Option<Vec<u8>>,
+    remove: Vec<(Vec<u8>, Vec<u8>)>,
+    add: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RecordRow {
+    /// The change from `old` (the record and its row as stored) to `new`.
+    pub fn new(old: Option<(&StoredRecord, &[u8])>, new: &StoredRecord) -> Result<RecordRow, StoreError> {
+        let old_keys = old.map(|(r, _)| index_keys(r)).unwrap_or_default();
+        let new_keys = index_keys(new);
+        let remove = old_keys
+            .iter()
+            .filter(|(k, _)| !new_keys.iter().any(|(nk, _)| nk == k))
+            .cloned()
+            .collect();
+        let add = new_keys
+            .into_iter()
+            .filter(|(k, _)| !old_keys.iter().any(|(ok, _)| ok == k))
+            .collect();
+        let bytes = serde_json::to_vec(new).map_err(|source| StoreError::Corrupt {
+            key: new.id.to_string(),
+            source,
+        })?;
+        Ok(RecordRow {
+            id: new.id.to_string(),
+            bytes,
+            expected: old.map(|(_, b)| b.to_vec()),
+            remove,
+            add,
+        })
+    }
+
+    /// The row's bytes, as the store will hold them.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Writes records inside one transaction, keeping index and counts in step.
 pub struct RecordWriter<'txn> {
     records: Table<'txn, &'static str, &'static [u8]>,
@@ -65,34 +110,27 @@ impl<'txn> RecordWriter<'txn> {
         })
     }
 
-    pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
-        match self.records.get(id)? {
-            None => Ok(None),
-            Some(v) => decode(id, v.value()).map(Some),
+    /// Applies a prepared change; refuses it (`StaleRow`) when the stored row is not the
+    /// one it was decided on.
+    pub fn apply(&mut self, row: &RecordRow) -> Result<(), StoreError> {
+        let previous = self.records.insert(row.id.as_str(), row.bytes.as_slice())?;
+        let matches = match (&previous, &row.expected) {
+            (None, None) => true,
+            (Some(p), Some(e)) => p.value() == e.as_slice(),
+            _ => false,
+        };
+        drop(previous);
+        if !matches {
+            return Err(StoreError::StaleRow(row.id.clone()));
         }
-    }
-
-    /// Replaces `old` (as currently stored, or None) with `new`.
-    pub fn put(&mut self, old: Option<&StoredRecord>, new: &StoredRecord) -> Result<(), StoreError> {
-        let old_keys = old.map(index_keys).unwrap_or_default();
-        let new_keys = index_keys(new);
-        for (k, c) in &old_keys {
-            if !new_keys.iter().any(|(nk, _)| nk == k) {
-                self.views.remove(k.as_slice())?;
-                *self.deltas.entry(c.clone()).or_default() -= 1;
-            }
+        for (k, c) in &row.remove {
+            self.views.remove(k.as_slice())?;
+            *self.deltas.entry(c.clone()).or_default() -= 1;
         }
-        for (k, c) in &new_keys {
-            if !old_keys.iter().any(|(ok, _)| ok == k) {
-                self.views.insert(k.as_slice(), new.id.as_str())?;
-                *self.deltas.entry(c.clone()).or_default() += 1;
-            }
+        for (k, c) in &row.add {
+            self.views.insert(k.as_slice(), row.id.as_str())?;
+            *self.deltas.entry(c.clone()).or_default() += 1;
         }
-        let bytes = serde_json::to_vec(new).map_err(|source| StoreError::Corrupt {
-            key: new.id.to_string(),
-            source,
-        })?;
-        self.records.insert(new.id.as_str(), bytes.as_slice())?;
         Ok(())
     }
 
@@ -120,6 +158,18 @@ pub fn read_record(txn: &redb::ReadTransaction, id: &str) -> Result<Option<Store
     match t.get(id)? {
         None => Ok(None),
         Some(v) => decode(id, v.value()).map(Some),
+    }
+}
+
+/// Reads one record with its row bytes.
+pub fn read_record_row(txn: &redb::ReadTransaction, id: &str) -> Result<Option<(StoredRecord, Vec<u8>)>, StoreError> {
+    let t = txn.open_table(tables::RECORDS)?;
+    match t.get(id)? {
+        None => Ok(None),
+        Some(v) => {
+            let bytes = v.value().to_vec();
+            Ok(Some((decode(id, &bytes)?, bytes)))
+        }
     }
 }
 

@@ -5,6 +5,13 @@
 //! (up to [`MAX_GROUP`]), runs them all in one transaction and commits once. A job that
 //! fails is excluded and the group is redone without it, so one bad job never costs the
 //! others their write.
+//!
+//! *Chained* jobs (the record batches of the seller-capacity actor, which submits batch
+//! k+1 before batch k is durable) carry an epoch. When a chained job fails, or its commit
+//! does, every later chained job of the same or an older epoch fails too, with
+//! [`StoreError::ChainBroken`], without running: what commits of a chain is always a
+//! prefix of what was submitted, so the submitter can resynchronise from the store and
+//! go on under a new epoch.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -20,10 +27,23 @@ const MAX_GROUP: usize = 512;
 pub const BATCH_BUCKETS: [u64; 8] = [1, 2, 4, 8, 16, 32, 64, 512];
 
 type JobFn = Box<dyn FnMut(&WriteTransaction) -> bool + Send>;
+type DoneFn = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 struct Job {
     run: JobFn,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    /// The epoch of a chained job.
+    chain: Option<u64>,
+    done: DoneFn,
+}
+
+/// What became of a job in its group.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Included,
+    /// It returned an error: its own error is in its slot.
+    Failed,
+    /// An earlier job of its chain failed: it did not run.
+    Broken,
 }
 
 enum Msg {
@@ -71,7 +91,13 @@ pub(super) fn spawn(db: Arc<redb::Database>) -> WriterHandle {
 }
 
 impl WriterHandle {
-    pub(super) async fn submit<T, E, F>(&self, mut job: F) -> Result<T, E>
+    /// Queues `job` at once (so jobs run in the order of the calls, not of the awaits)
+    /// and answers a future of its result, ready once its transaction is durable.
+    pub(super) fn submit<T, E, F>(
+        &self,
+        chain: Option<u64>,
+        mut job: F,
+    ) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -88,17 +114,42 @@ impl WriterHandle {
             ok
         });
         let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Msg::Job(Job { run, done }))
-            .map_err(|_| E::from(StoreError::WriterGone))?;
-        match wait.await {
-            Err(_) => Err(E::from(StoreError::WriterGone)),
-            Ok(Err(e)) => Err(E::from(e)),
-            Ok(Ok(())) => {
-                let taken = slot.lock().ok().and_then(|mut s| s.take());
-                taken.unwrap_or_else(|| Err(E::from(StoreError::WriterGone)))
+        let done: DoneFn = Box::new(move |r| {
+            let _ = done.send(r);
+        });
+        let sent = self.tx.send(Msg::Job(Job { run, chain, done })).is_ok();
+        async move {
+            if !sent {
+                return Err(E::from(StoreError::WriterGone));
+            }
+            match wait.await {
+                Err(_) => Err(E::from(StoreError::WriterGone)),
+                Ok(Err(e)) => Err(E::from(e)),
+                Ok(Ok(())) => {
+                    let taken = slot.lock().ok().and_then(|mut s| s.take());
+                    taken.unwrap_or_else(|| Err(E::from(StoreError::WriterGone)))
+                }
             }
         }
+    }
+
+    /// Blocks the calling thread until every chained job submitted before is settled;
+    /// answers `ChainBroken` when one of them failed. For synchronous code (an actor
+    /// recovering from a panic), where awaiting is not possible.
+    pub(super) fn barrier_blocking(&self, chain: u64) -> Result<(), StoreError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let done: DoneFn = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        let run: JobFn = Box::new(|_| true);
+        self.tx
+            .send(Msg::Job(Job {
+                run,
+                chain: Some(chain),
+                done,
+            }))
+            .map_err(|_| StoreError::WriterGone)?;
+        rx.recv().map_err(|_| StoreError::WriterGone)?
     }
 
     pub(super) fn stats(&self) -> &WriterStats {
@@ -117,6 +168,8 @@ impl WriterHandle {
 
 fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
     let mut closing = false;
+    // Chained jobs of an epoch below this one fail without running.
+    let mut min_epoch = 0u64;
     while !closing {
         let first = match rx.recv() {
             Ok(Msg::Job(j)) => j,
@@ -133,13 +186,13 @@ fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>
                 Err(_) => break,
             }
         }
-        commit_group(&db, group, &stats);
+        commit_group(&db, group, &stats, &mut min_epoch);
     }
 }
 
-fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats) {
+fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_epoch: &mut u64) {
     let started = std::time::Instant::now();
-    let mut jobs: Vec<(Job, bool)> = group.into_iter().map(|j| (j, true)).collect();
+    let mut jobs: Vec<(Job, Fate)> = group.into_iter().map(|j| (j, Fate::Included)).collect();
     // Each pass either commits or excludes at least one more failing job.
     let outcome = loop {
         let txn = match db.begin_write() {
@@ -147,10 +200,20 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats) {
             Err(e) => break Err(StoreError::from(e)),
         };
         let mut newly_failed = false;
-        for (job, included) in jobs.iter_mut() {
-            if *included && !(job.run)(&txn) {
-                *included = false;
+        for (job, fate) in jobs.iter_mut() {
+            if *fate != Fate::Included {
+                continue;
+            }
+            if job.chain.is_some_and(|e| e < *min_epoch) {
+                *fate = Fate::Broken;
+                continue;
+            }
+            if !(job.run)(&txn) {
+                *fate = Fate::Failed;
                 newly_failed = true;
+                if let Some(e) = job.chain {
+                    *min_epoch = (*min_epoch).max(e + 1);
+                }
             }
         }
         if newly_failed {
@@ -161,7 +224,7 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats) {
         }
         break txn.commit().map_err(StoreError::from);
     };
-    let included = jobs.iter().filter(|(_, inc)| *inc).count() as u64;
+    let included = jobs.iter().filter(|(_, fate)| *fate == Fate::Included).count() as u64;
     match &outcome {
         Ok(()) => {
             stats.commits.fetch_add(1, Ordering::Relaxed);
@@ -178,15 +241,21 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats) {
         Err(e) => {
             stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, jobs = jobs.len(), "group commit failed");
+            for (job, fate) in &jobs {
+                if let (Fate::Included, Some(e)) = (fate, job.chain) {
+                    *min_epoch = (*min_epoch).max(e + 1);
+                }
+            }
         }
     }
-    for (job, included) in jobs {
-        let reply = match (&outcome, included) {
+    for (job, fate) in jobs {
+        let reply = match (&outcome, fate) {
             // An excluded job's own error is already in its slot.
-            (_, false) => Ok(()),
-            (Ok(()), true) => Ok(()),
-            (Err(e), true) => Err(StoreError::WriterFailed(e.to_string())),
+            (_, Fate::Failed) => Ok(()),
+            (_, Fate::Broken) => Err(StoreError::ChainBroken),
+            (Ok(()), Fate::Included) => Ok(()),
+            (Err(e), Fate::Included) => Err(StoreError::WriterFailed(e.to_string())),
         };
-        let _ = job.done.send(reply);
+        (job.done)(reply);
     }
 }

@@ -4,7 +4,7 @@
 use allot::domain::record::{RecordInput, StoredRecord};
 use allot::domain::{Id, RecordType};
 use allot::store::Store;
-use allot::store::records::RecordWriter;
+use allot::store::records::{RecordRow, RecordWriter};
 use serde_json::json;
 
 use super::*;
@@ -35,8 +35,7 @@ fn write_pending(dir: &std::path::Path, records: Vec<StoredRecord>) {
     let result: Result<(), allot::store::StoreError> = rt.block_on(store.write(move |txn| {
         let mut writer = RecordWriter::open(txn)?;
         for rec in &records {
-            let old = writer.get(rec.id.as_str())?;
-            writer.put(old.as_ref(), rec)?;
+            writer.apply(&RecordRow::new(None, rec)?)?;
         }
         writer.finish()
     }));
