@@ -12,7 +12,7 @@ use actix::prelude::*;
 use allot::actors::assign::ManualAssign;
 use allot::actors::records::Ingest;
 use allot::actors::segment::{PutRule, SegmentActor, SubscribeCatalog};
-use allot::actors::seller_capacity::SellerCapacityActor;
+use allot::actors::seller_capacity::{GetSellerView, SellerCapacityActor};
 use allot::actors::table::Put;
 use allot::domain::clock::SystemClock;
 use allot::domain::config::{Rule, Segment, Seller};
@@ -20,15 +20,16 @@ use allot::domain::record::{Owner, RecordInput, Stage, StatusReason};
 use allot::domain::{Id, RecordType};
 use allot::scripting::Scripting;
 use allot::store::Store;
-use allot::store::records::read_record;
+use allot::store::records::{RecordRow, RecordWriter, read_record};
 use serde_json::json;
 
 fn id(s: &str) -> Id {
     Id::parse("id", s).unwrap()
 }
 
-#[actix::test]
-async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_processing() {
+/// The segment and seller-capacity actors on a fresh store, with sellers s1 and s3 and
+/// one segment `m` for every lead, whose rule assigns round robin to any seller.
+async fn start() -> (tempfile::TempDir, Store, Addr<SellerCapacityActor>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let scripting = Arc::new(Scripting::new());
@@ -75,16 +76,26 @@ async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_p
         .unwrap()
         .unwrap();
 
+    (dir, store, sellers)
+}
+
+fn lead(rec_id: &Id) -> RecordInput {
+    RecordInput {
+        id: rec_id.clone(),
+        record_type: RecordType::parse("t", "lead").unwrap(),
+        name: String::new(),
+        topic: String::new(),
+        created_on: None,
+        attributes: Default::default(),
+    }
+}
+
+#[actix::test]
+async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_processing() {
+    let (_dir, store, sellers) = start().await;
     for i in 0..10 {
         let rec_id = id(&format!("r{i}"));
-        let input = RecordInput {
-            id: rec_id.clone(),
-            record_type: RecordType::parse("t", "lead").unwrap(),
-            name: String::new(),
-            topic: String::new(),
-            created_on: None,
-            attributes: Default::default(),
-        };
+        let input = lead(&rec_id);
         // Both messages are in the mailbox before the actor handles the ingest.
         let ingest = sellers.send(Ingest {
             records: vec![input],
@@ -118,4 +129,95 @@ async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_p
         assert_eq!(rec.status_reason, Some(StatusReason::AssignedManually), "{rec_id}");
         assert_eq!(rec.segment_id, Some(id("m")), "{rec_id} is segmented");
     }
+}
+
+/// A batch whose commit fails costs that batch and the ones queued behind it, nothing
+/// else: the actor resynchronises from the store, and the next batch is decided on it.
+/// The failure is made real: the record's row is changed behind the actor's back while
+/// the writer is busy, so the batch decided on the old row is refused (`StaleRow`).
+#[actix::test]
+async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchronises() {
+    let (_dir, store, sellers) = start().await;
+    let ingest = |rec_id: &str, name: &str| {
+        let mut input = lead(&id(rec_id));
+        input.name = name.to_string();
+        sellers.send(Ingest {
+            records: vec![input],
+            wait: true,
+            batch: false,
+        })
+    };
+    let first = ingest("r0", "first").await.unwrap().unwrap();
+    assert!(first[0].record.owner.is_some(), "r0 is assigned");
+
+    // Keep the writer busy, and queue a change of r0's row behind the busy job.
+    let busy = store.write(|_txn| {
+        std::thread::sleep(Duration::from_millis(400));
+        Ok::<(), allot::store::StoreError>(())
+    });
+    let tamper = store.write(|txn| {
+        let (mut rec, bytes) = read_record_row_in(txn, "r0")?;
+        let old = rec.clone();
+        rec.name = "changed behind the actor's back".into();
+        let mut writer = RecordWriter::open(txn)?;
+        writer.apply(&RecordRow::new(Some((&old, bytes.as_slice())), &rec)?)?;
+        writer.finish()
+    });
+    // Decided on the old row while the writer sleeps; then one more batch behind it.
+    let stale = ingest("r0", "second");
+    let behind = ingest("r1", "behind");
+    busy.await.unwrap();
+    tamper.await.unwrap();
+    let stale = stale.await.unwrap();
+    let behind = behind.await.unwrap();
+    assert!(stale.is_err(), "the batch decided on the old row is refused: {stale:?}");
+    assert!(behind.is_err(), "the batch queued behind it is refused too: {behind:?}");
+    let txn = store.read().unwrap();
+    assert!(
+        read_record(&txn, "r1").unwrap().is_none(),
+        "nothing of the refused batch is stored"
+    );
+    assert_eq!(
+        read_record(&txn, "r0").unwrap().unwrap().name,
+        "changed behind the actor's back"
+    );
+    drop(txn);
+
+    // Resynchronised: the next batches are decided on the store, and the counters in
+    // memory are the store's.
+    for (i, rec_id) in ["r0", "r1", "r2"].iter().enumerate() {
+        let views = ingest(rec_id, &format!("after {i}")).await.unwrap().unwrap();
+        assert!(views[0].record.owner.is_some(), "{rec_id} is assigned after the resync");
+    }
+    let txn = store.read().unwrap();
+    let mut owned = std::collections::HashMap::<String, u64>::new();
+    for r in ["r0", "r1", "r2"] {
+        let rec = read_record(&txn, r).unwrap().unwrap();
+        assert_eq!(
+            rec.name,
+            format!("after {}", ["r0", "r1", "r2"].iter().position(|x| *x == r).unwrap())
+        );
+        *owned.entry(rec.owner.unwrap().id.to_string()).or_default() += 1;
+    }
+    for s in ["s1", "s3"] {
+        let view = sellers.send(GetSellerView(id(s))).await.unwrap().unwrap();
+        assert_eq!(
+            view.open_records,
+            owned.get(s).copied().unwrap_or(0),
+            "{s}: open records in memory equal the records it owns in the store"
+        );
+    }
+}
+
+fn read_record_row_in(
+    txn: &redb::WriteTransaction,
+    rec_id: &str,
+) -> Result<(allot::domain::record::StoredRecord, Vec<u8>), allot::store::StoreError> {
+    use redb::ReadableTable;
+    let table = txn.open_table(allot::store::tables::RECORDS)?;
+    let bytes = table
+        .get(rec_id)?
+        .map(|v| v.value().to_vec())
+        .ok_or_else(|| allot::store::StoreError::StaleRow(rec_id.to_string()))?;
+    Ok((allot::store::decode(rec_id, &bytes)?, bytes))
 }

@@ -135,13 +135,15 @@ impl Store {
     /// that transaction is durable. A job that returns `Err` has its writes rolled back
     /// (the group is redone without it); it must not have side effects outside the
     /// transaction, since it may run twice.
-    pub async fn write<T, E, F>(&self, job: F) -> Result<T, E>
+    ///
+    /// The job is queued when `write` is called, not when the future is first polled.
+    pub fn write<T, E, F>(&self, job: F) -> impl std::future::Future<Output = Result<T, E>> + Send + 'static
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
         F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
     {
-        self.writer.submit(None, job).await
+        self.writer.submit(None, job)
     }
 
     /// Queues `job` now, in chain epoch `epoch`, and answers a future of its result (see

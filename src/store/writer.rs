@@ -192,7 +192,18 @@ fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>
 
 fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_epoch: &mut u64) {
     let started = std::time::Instant::now();
-    let mut jobs: Vec<(Job, Fate)> = group.into_iter().map(|j| (j, Fate::Included)).collect();
+    // Chained jobs of an epoch already broken do not run at all.
+    let mut jobs: Vec<(Job, Fate)> = group
+        .into_iter()
+        .map(|j| {
+            let fate = if j.chain.is_some_and(|e| e < *min_epoch) {
+                Fate::Broken
+            } else {
+                Fate::Included
+            };
+            (j, fate)
+        })
+        .collect();
     // Each pass either commits or excludes at least one more failing job.
     let outcome = loop {
         let txn = match db.begin_write() {
@@ -200,19 +211,20 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
             Err(e) => break Err(StoreError::from(e)),
         };
         let mut newly_failed = false;
-        for (job, fate) in jobs.iter_mut() {
-            if *fate != Fate::Included {
+        for i in 0..jobs.len() {
+            let (job, fate) = &mut jobs[i];
+            if *fate != Fate::Included || (job.run)(&txn) {
                 continue;
             }
-            if job.chain.is_some_and(|e| e < *min_epoch) {
-                *fate = Fate::Broken;
-                continue;
-            }
-            if !(job.run)(&txn) {
-                *fate = Fate::Failed;
-                newly_failed = true;
-                if let Some(e) = job.chain {
-                    *min_epoch = (*min_epoch).max(e + 1);
+            *fate = Fate::Failed;
+            newly_failed = true;
+            if let Some(e) = job.chain {
+                *min_epoch = (*min_epoch).max(e + 1);
+                // What comes after it in its chain is refused; what came before stays.
+                for (later, later_fate) in jobs[i + 1..].iter_mut() {
+                    if later.chain.is_some_and(|l| l <= e) {
+                        *later_fate = Fate::Broken;
+                    }
                 }
             }
         }
@@ -248,7 +260,9 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
             }
         }
     }
-    for (job, fate) in jobs {
+    for (Job { run, done, .. }, fate) in jobs {
+        // Dropped before the reply, so that the submitter owns what the job shared.
+        drop(run);
         let reply = match (&outcome, fate) {
             // An excluded job's own error is already in its slot.
             (_, Fate::Failed) => Ok(()),
@@ -256,6 +270,131 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
             (Ok(()), Fate::Included) => Ok(()),
             (Err(e), Fate::Included) => Err(StoreError::WriterFailed(e.to_string())),
         };
-        (job.done)(reply);
+        done(reply);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::TableDefinition;
+
+    use super::super::{Store, StoreError};
+
+    const T: TableDefinition<&str, u64> = TableDefinition::new("writer_test");
+
+    fn put(key: &'static str, fail: bool) -> impl FnMut(&redb::WriteTransaction) -> Result<(), StoreError> {
+        move |txn| {
+            txn.open_table(T)?.insert(key, 1)?;
+            if fail {
+                return Err(StoreError::StaleRow(key.to_string()));
+            }
+            Ok(())
+        }
+    }
+
+    fn stored(store: &Store, key: &str) -> bool {
+        let txn = store.read().unwrap_or_else(|e| panic!("read: {e}"));
+        match txn.open_table(T) {
+            Ok(t) => t.get(key).ok().flatten().is_some(),
+            Err(_) => false,
+        }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"))
+    }
+
+    /// Jobs queued behind a failing chained job of their epoch fail without running;
+    /// jobs outside the chain and of a later epoch commit.
+    #[test]
+    fn a_failed_chained_job_breaks_the_rest_of_its_epoch() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("open: {e}"));
+        // Queued while the writer is busy with a slow job, so that they share one group
+        // (the case where the redo of a group must keep the jobs before the failure).
+        let blocker = store.writer.submit(None, |_txn| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Ok::<(), StoreError>(())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let a = store.write_chained(0, put("a", false));
+        let b = store.write_chained(0, put("b", true));
+        let c = store.write_chained(0, put("c", false));
+        let outside = store.writer.submit(None, put("outside", false));
+        let next_epoch = store.write_chained(1, put("d", false));
+        let rt = runtime();
+        let (a, b, c, outside, next_epoch) = rt.block_on(async {
+            let _ = blocker.await;
+            (a.await, b.await, c.await, outside.await, next_epoch.await)
+        });
+        let stats = store.writer_stats();
+        assert_eq!(
+            stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+            2,
+            "the blocker, then one group for the rest"
+        );
+        assert!(a.is_ok(), "a job before the failure commits: {a:?}");
+        assert!(
+            matches!(b, Err(StoreError::StaleRow(_))),
+            "the failing job gets its own error: {b:?}"
+        );
+        assert!(
+            matches!(c, Err(StoreError::ChainBroken)),
+            "a later job of the epoch is refused: {c:?}"
+        );
+        assert!(
+            outside.is_ok(),
+            "an unchained job is not part of the chain: {outside:?}"
+        );
+        assert!(next_epoch.is_ok(), "a later epoch starts afresh: {next_epoch:?}");
+        assert!(stored(&store, "a") && stored(&store, "outside") && stored(&store, "d"));
+        assert!(
+            !stored(&store, "b") && !stored(&store, "c"),
+            "nothing of the broken chain is stored"
+        );
+
+        // Later jobs of the broken epoch stay refused; barriers report it.
+        let late = rt.block_on(store.write_chained(0, put("late", false)));
+        assert!(matches!(late, Err(StoreError::ChainBroken)), "{late:?}");
+        assert!(matches!(rt.block_on(store.barrier(0)), Err(StoreError::ChainBroken)));
+        assert!(matches!(store.barrier_blocking(0), Err(StoreError::ChainBroken)));
+        assert!(rt.block_on(store.barrier(1)).is_ok());
+        assert!(store.barrier_blocking(1).is_ok());
+        assert!(!stored(&store, "late"));
+        store.close();
+    }
+
+    /// Jobs run in the order they were queued, not the order their futures are awaited.
+    #[test]
+    fn jobs_run_in_the_order_they_are_queued() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("open: {e}"));
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let futures: Vec<_> = (0..50u64)
+            .map(|i| {
+                let order = order.clone();
+                store.write_chained(0, move |_txn| {
+                    order.lock().map_err(|_| StoreError::WriterGone)?.push(i);
+                    Ok::<(), StoreError>(())
+                })
+            })
+            .collect();
+        let rt = runtime();
+        rt.block_on(async {
+            for f in futures.into_iter().rev() {
+                f.await.unwrap_or_else(|e| panic!("job: {e}"));
+            }
+        });
+        let seen = order.lock().map(|o| o.clone()).unwrap_or_default();
+        let mut firsts = seen.clone();
+        firsts.dedup();
+        assert_eq!(
+            firsts,
+            (0..50).collect::<Vec<_>>(),
+            "each job after the one queued before it"
+        );
+        store.close();
     }
 }
