@@ -47,7 +47,7 @@ fn catalog(scripting: &Scripting) -> SegmentCatalog {
 fn record(i: u64) -> StoredRecord {
     let input = w1::lead(i);
     let created = input.created_on.unwrap_or_else(w1::epoch);
-    StoredRecord::new_pending(&input, i + 1, created)
+    StoredRecord::new_pending(input, i + 1, created)
 }
 
 fn main() {

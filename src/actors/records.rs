@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 use super::seller_capacity::{PendingRow, SellerCapacityActor, SellerCounters};
 use crate::domain::config::Settings;
-use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StoredRecord};
+use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StatusViewRef, StoredRecord};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::pipeline::engine::{self, Env, Mode, OwnerChange};
@@ -66,7 +66,7 @@ pub struct Run {
 /// answers once it is durable: with `wait` the final status views, without it the
 /// records as accepted (stage `to_be_processed`).
 #[derive(Message)]
-#[rtype(result = "Result<Vec<StatusView>, Error>")]
+#[rtype(result = "Result<Ingested, Error>")]
 pub struct Ingest {
     pub records: Vec<RecordInput>,
     pub wait: bool,
@@ -271,7 +271,7 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 
 /// Applies an input to the stored record (or makes a new one). Answers the record and
 /// whether a segmentation input changed.
-fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTime<Utc>) -> (StoredRecord, bool) {
+fn merge(old: Option<&StoredRecord>, input: RecordInput, seq: u64, now: DateTime<Utc>) -> (StoredRecord, bool) {
     match old {
         None => (StoredRecord::new_pending(input, seq, now), true),
         Some(old) => {
@@ -282,11 +282,11 @@ fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTim
                 || rec.topic != input.topic
                 || rec.created_on != created_on
                 || rec.attributes != input.attributes;
-            rec.record_type = input.record_type.clone();
-            rec.name = input.name.clone();
-            rec.topic = input.topic.clone();
+            rec.record_type = input.record_type;
+            rec.name = input.name;
+            rec.topic = input.topic;
             rec.created_on = created_on;
-            rec.attributes = input.attributes.clone();
+            rec.attributes = input.attributes;
             rec.updated_at = now;
             if rec.open {
                 rec.stage = Stage::ToBeProcessed;
@@ -296,6 +296,59 @@ fn merge(old: Option<&StoredRecord>, input: &RecordInput, seq: u64, now: DateTim
             }
             (rec, changed)
         }
+    }
+}
+
+/// What an ingest answers: the records (one per distinct id) and, per input, which one
+/// is its. Serialised by the HTTP worker straight from the records, which it also frees:
+/// neither costs the actor's thread.
+pub struct Ingested {
+    records: IngestedRecords,
+    positions: Vec<usize>,
+    at: DateTime<Utc>,
+}
+
+enum IngestedRecords {
+    /// As accepted (without `wait`).
+    Accepted(Vec<StoredRecord>),
+    /// As committed (with `wait`).
+    Final(Arc<BatchWrite>),
+}
+
+impl Ingested {
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    fn records(&self) -> &[StoredRecord] {
+        match &self.records {
+            IngestedRecords::Accepted(r) => r,
+            IngestedRecords::Final(b) => &b.records,
+        }
+    }
+
+    /// The status view of each input, in input order.
+    pub fn views(&self) -> impl Iterator<Item = StatusViewRef<'_>> {
+        let records = self.records();
+        self.positions.iter().map(move |&k| records[k].status_view_ref(self.at))
+    }
+}
+
+impl Serialize for Ingested {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.views())
+    }
+}
+
+impl std::fmt::Debug for Ingested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingested")
+            .field("records", &self.positions.len())
+            .finish()
     }
 }
 
@@ -320,7 +373,7 @@ impl SellerCapacityActor {
     /// Runs the engine over a batch. A panic in the engine is a bug, but it must cost only
     /// its record (invariant 4): memory goes back to the store's state, the record is
     /// marked `server_error`, and the batch is decided again without it.
-    fn decide(&mut self, loaded: &[(StoredRecord, Mode)], now: DateTime<Utc>) -> Decided {
+    fn decide(&mut self, loaded: &[(&StoredRecord, Mode)], now: DateTime<Utc>) -> Decided {
         let mut poisoned = std::collections::HashSet::new();
         loop {
             let catalog = self.catalog.clone();
@@ -335,7 +388,7 @@ impl SellerCapacityActor {
             let mut changes = Vec::new();
             let mut panicked = None;
             for (i, (rec, mode)) in loaded.iter().enumerate() {
-                let mut rec = rec.clone();
+                let mut rec = (*rec).clone();
                 if poisoned.contains(&i) {
                     rec.stage = Stage::Processed;
                     rec.status_reason = Some(StatusReason::ServerError);
@@ -452,12 +505,11 @@ impl SellerCapacityActor {
             Ok(l) => l,
             Err(e) => return Box::pin(fut::ready(Err(e))),
         };
-        let (olds, loaded): (Vec<Option<CurrentRow>>, Vec<(StoredRecord, Mode)>) = loaded
-            .into_iter()
-            .map(|((rec, bytes), mode)| (Some((rec.clone(), bytes)), (rec, mode)))
-            .unzip();
         let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
-        let (records, changes) = self.decide(&loaded, now);
+        let refs: Vec<(&StoredRecord, Mode)> = loaded.iter().map(|((rec, _), mode)| (rec, *mode)).collect();
+        let (records, changes) = self.decide(&refs, now);
+        drop(refs);
+        let olds: Vec<Option<CurrentRow>> = loaded.into_iter().map(|(row, _)| Some(row)).collect();
         let mut extras = self.outcome_rows(&changes, now, by, actor);
         extras.run = run.map(|(segment_id, trigger, started_at, started)| {
             let assigned_records: Vec<Id> = changes.iter().map(|(id, ..)| id.clone()).collect();
@@ -578,55 +630,80 @@ impl SellerCapacityActor {
         inputs: Vec<RecordInput>,
         wait: bool,
         batch: bool,
-    ) -> Result<ResponseActFuture<Self, Result<Vec<StatusView>, Error>>, Error> {
+    ) -> Result<ResponseActFuture<Self, Result<Ingested, Error>>, Error> {
         check_schemas(&self.catalog.schemas, &inputs, batch)?;
         self.refresh_book();
         let now = self.clock.now();
         let first_seq = self.next_record_seq;
+        let n_inputs = inputs.len();
         // One entry per distinct id: its row before the batch, its record after merging
         // every version, whether a segmentation input changed, and its last position.
-        let mut slot_of: HashMap<&Id, usize> = HashMap::with_capacity(inputs.len());
-        let mut olds: Vec<Option<CurrentRow>> = Vec::with_capacity(inputs.len());
-        let mut merged: Vec<(StoredRecord, bool, usize)> = Vec::with_capacity(inputs.len());
+        let mut slot_of: HashMap<Id, usize> = HashMap::with_capacity(n_inputs);
+        let mut positions: Vec<usize> = Vec::with_capacity(n_inputs);
+        let mut olds: Vec<Option<CurrentRow>> = Vec::with_capacity(n_inputs);
+        let mut merged: Vec<StoredRecord> = Vec::with_capacity(n_inputs);
+        let mut resegment: Vec<(bool, usize)> = Vec::with_capacity(n_inputs);
         {
             let txn = self.store.read()?;
-            for (i, input) in inputs.iter().enumerate() {
+            for (i, input) in inputs.into_iter().enumerate() {
                 let seq = first_seq + i as u64;
                 match slot_of.get(&input.id) {
                     Some(&k) => {
-                        let (rec, changed) = merge(Some(&merged[k].0), input, seq, now);
-                        merged[k] = (rec, merged[k].1 | changed, i);
+                        let (rec, changed) = merge(Some(&merged[k]), input, seq, now);
+                        merged[k] = rec;
+                        resegment[k] = (resegment[k].0 | changed, i);
+                        positions.push(k);
                     }
                     None => {
                         let old = self.current_record(&txn, &input.id)?;
+                        let k = merged.len();
+                        slot_of.insert(input.id.clone(), k);
                         let (rec, changed) = merge(old.as_ref().map(|(r, _)| r), input, seq, now);
-                        slot_of.insert(&input.id, merged.len());
                         olds.push(old);
-                        merged.push((rec, changed, i));
+                        merged.push(rec);
+                        resegment.push((changed, i));
+                        positions.push(k);
                     }
                 }
             }
         }
+        drop(slot_of);
         // Open records are processed in the order of their last version; closed ones are
         // stored as merged.
         let mut order: Vec<usize> = (0..merged.len())
-            .filter(|&k| merged[k].0.stage == Stage::ToBeProcessed)
+            .filter(|&k| merged[k].stage == Stage::ToBeProcessed)
             .collect();
-        order.sort_by_key(|&k| merged[k].2);
-        let loaded: Vec<(StoredRecord, Mode)> = order
+        order.sort_by_key(|&k| resegment[k].1);
+        let loaded: Vec<(&StoredRecord, Mode)> = order
             .iter()
-            .map(|&k| (merged[k].0.clone(), Mode::Process { resegment: merged[k].1 }))
+            .map(|&k| {
+                (
+                    &merged[k],
+                    Mode::Process {
+                        resegment: resegment[k].0,
+                    },
+                )
+            })
             .collect();
-        let positions: Vec<usize> = inputs.iter().filter_map(|i| slot_of.get(&i.id).copied()).collect();
-        let accepted: Option<Vec<StatusView>> =
-            (!wait).then(|| positions.iter().map(|&k| merged[k].0.status_view(now)).collect());
         let (decided, changes) = self.decide(&loaded, now);
-        let mut records: Vec<StoredRecord> = merged.into_iter().map(|(r, ..)| r).collect();
-        for (k, rec) in order.into_iter().zip(decided) {
-            records[k] = rec;
-        }
+        drop(loaded);
+        let records: Vec<StoredRecord> = if order.len() == merged.len() {
+            // Every record was processed (the usual case): `decided` is in processing
+            // order, put it back in slot order.
+            let mut slots: Vec<Option<StoredRecord>> = (0..merged.len()).map(|_| None).collect();
+            for (k, rec) in order.into_iter().zip(decided) {
+                slots[k] = Some(rec);
+            }
+            slots.into_iter().flatten().collect()
+        } else {
+            let mut records = merged.clone();
+            for (k, rec) in order.into_iter().zip(decided) {
+                records[k] = rec;
+            }
+            records
+        };
         let extras = self.outcome_rows(&changes, now, ChangedBy::Rule, "system");
-        self.next_record_seq = first_seq + inputs.len() as u64;
+        self.next_record_seq = first_seq + n_inputs as u64;
         let batch = BatchWrite::new(
             &olds,
             records,
@@ -634,19 +711,24 @@ impl SellerCapacityActor {
             self.book.next_assignment_seq,
             Some(self.next_record_seq),
         )?;
+        let accepted = (!wait).then_some(merged);
         Ok(Box::pin(self.commit(batch).map(move |res, act, _| {
             let (batch, _) = res?;
-            if let Some(accepted) = accepted {
-                return Ok(accepted);
-            }
-            let now = act.clock.now();
-            Ok(positions.iter().map(|&k| batch.records[k].status_view(now)).collect())
+            let records = match accepted {
+                Some(accepted) => IngestedRecords::Accepted(accepted),
+                None => IngestedRecords::Final(batch),
+            };
+            Ok(Ingested {
+                records,
+                positions,
+                at: act.clock.now(),
+            })
         })))
     }
 }
 
 impl Handler<Ingest> for SellerCapacityActor {
-    type Result = ResponseActFuture<Self, Result<Vec<StatusView>, Error>>;
+    type Result = ResponseActFuture<Self, Result<Ingested, Error>>;
 
     /// Not atomic: the answer waits for the commit, the actor does not, so the next
     /// batch is decided while this one commits and concurrent ingests share a commit.

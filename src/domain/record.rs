@@ -207,14 +207,14 @@ impl View {
 
 impl StoredRecord {
     /// A record as it first arrives: open, in stage `to_be_processed`, `in_progress`.
-    pub fn new_pending(input: &RecordInput, seq: u64, now: DateTime<Utc>) -> StoredRecord {
+    pub fn new_pending(input: RecordInput, seq: u64, now: DateTime<Utc>) -> StoredRecord {
         StoredRecord {
-            id: input.id.clone(),
-            record_type: input.record_type.clone(),
-            name: input.name.clone(),
-            topic: input.topic.clone(),
             created_on: input.created_on.unwrap_or(now),
-            attributes: input.attributes.clone(),
+            id: input.id,
+            record_type: input.record_type,
+            name: input.name,
+            topic: input.topic,
+            attributes: input.attributes,
             seq,
             open: true,
             stage: Stage::ToBeProcessed,
@@ -273,10 +273,33 @@ impl StoredRecord {
     pub fn status_view(&self, now: DateTime<Utc>) -> StatusView {
         StatusView {
             needs_attention: self.needs_attention(),
-            overdue: self.is_unassigned() && self.assignment_due_at.is_some_and(|due| now > due),
+            overdue: self.is_overdue(now),
             record: self.clone(),
         }
     }
+
+    /// Unassigned past its assignment due time.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.is_unassigned() && self.assignment_due_at.is_some_and(|due| now > due)
+    }
+
+    /// The status view, serialised straight from the record (no copy of it).
+    pub fn status_view_ref(&self, now: DateTime<Utc>) -> StatusViewRef<'_> {
+        StatusViewRef {
+            needs_attention: self.needs_attention(),
+            overdue: self.is_overdue(now),
+            record: self,
+        }
+    }
+}
+
+/// [`StatusView`] borrowing its record: the same JSON.
+#[derive(Serialize)]
+pub struct StatusViewRef<'a> {
+    #[serde(flatten)]
+    pub record: &'a StoredRecord,
+    pub needs_attention: bool,
+    pub overdue: bool,
 }
 
 /// The status details pane: the stored record plus what is derived at read time.

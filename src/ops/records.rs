@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::PageQuery;
 use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
-use crate::actors::records::{Ingest, Run, RunSegment, RunTrigger, SetOpen};
+use crate::actors::records::{Ingest, Ingested, Run, RunSegment, RunTrigger, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
 use crate::actors::table::{Get, Page};
 use crate::app::AppState;
@@ -28,7 +28,9 @@ pub const MAX_BATCH: usize = 1000;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IngestAnswer {
     pub accepted: usize,
-    pub records: Vec<StatusView>,
+    /// One status view per record sent, in the order sent.
+    #[schema(value_type = Vec<StatusView>)]
+    pub records: Ingested,
 }
 
 #[derive(Deserialize)]
@@ -61,14 +63,14 @@ pub async fn ingest(s: &AppState, who: &Principal, body: Value, wait: bool) -> R
     who.require(Permission::WriteRecords)?;
     let (records, batch) = parse_ingest_body(body)?;
     let accepted = records.len();
-    let views = s
+    let ingested = s
         .sellers
         .send(Ingest { records, wait, batch })
         .await
         .map_err(mailbox)??;
     Ok(IngestAnswer {
         accepted,
-        records: views,
+        records: ingested,
     })
 }
 

@@ -22,7 +22,7 @@ fn pending(id: &str, seq: u64, created_on: DateTime<Utc>) -> StoredRecord {
         created_on: Some(created_on),
         attributes,
     };
-    StoredRecord::new_pending(&input, seq, created_on)
+    StoredRecord::new_pending(input, seq, created_on)
 }
 
 /// Writes `records` into the store in `dir` while no server runs.
