@@ -252,7 +252,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             Err(e) => return ready(Err(e)),
         };
         AtomicResponse::new(Box::pin(self.commit(batch).map(move |res, act, _| match res {
-            Ok((batch, _)) => {
+            Ok(batch) => {
                 let now = act.clock.now();
                 let mut done = std::collections::HashSet::new();
                 let by_id: std::collections::HashMap<&Id, &StoredRecord> =

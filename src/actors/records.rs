@@ -20,13 +20,13 @@ use utoipa::ToSchema;
 
 use super::seller_capacity::{PendingRow, SellerCapacityActor, SellerCounters};
 use crate::domain::config::Settings;
-use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StatusViewRef, StoredRecord};
+use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StatusViewRef, StoredRecord, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::pipeline::engine::{self, Env, Mode, OwnerChange};
 use crate::store::history::{ChangedBy, HistoryEntry};
 use crate::store::records::{RecordRow, RecordWriter, SCOPE_ALL, read_record_row, segment_scope, view_page};
-use crate::store::{self, tables};
+use crate::store::{self, StoreError, tables};
 
 /// Records per processing batch (and per start-up resume step).
 pub const BATCH: usize = 1000;
@@ -99,11 +99,8 @@ pub struct RunSegment {
     pub actor: String,
 }
 
-/// A committed batch and the id of its run, when it was one.
-pub(super) type Committed = (Arc<BatchWrite>, Option<String>);
-
-/// A processed batch: its final records, and its run when it was one.
-type Processed = (Vec<StoredRecord>, Option<Run>);
+/// A committed batch.
+pub(super) type Committed = Arc<BatchWrite>;
 
 /// A record as currently stored (or queued to be), with its row bytes.
 pub(super) type CurrentRow = (StoredRecord, Vec<u8>);
@@ -119,7 +116,42 @@ pub(super) struct BatchWrite {
     /// Set when the batch took arrival numbers for new records.
     next_record_seq: Option<u64>,
     pub(super) history: Vec<HistoryEntry>,
-    pub(super) run: Option<Run>,
+    pub(super) run: Option<RunRow>,
+}
+
+/// How far a run had got after one of its batches.
+#[derive(Clone, Copy, Default)]
+struct RunTally {
+    considered: u64,
+    assigned: u64,
+}
+
+impl Run {
+    /// The run without its list of assigned records.
+    fn clone_without_records(&self) -> Run {
+        Run {
+            id: self.id.clone(),
+            segment_id: self.segment_id.clone(),
+            trigger: self.trigger,
+            status: self.status,
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            duration_ms: self.duration_ms,
+            considered: self.considered,
+            assigned: self.assigned,
+            unassigned: self.unassigned,
+            error: self.error.clone(),
+            assigned_records: Vec::new(),
+        }
+    }
+}
+
+/// A run as one of its batches writes it: in progress (`runs_open`) until its last batch
+/// writes it finished (`runs`).
+pub(super) struct RunRow {
+    pub(super) run: Run,
+    pub(super) seq: u64,
+    pub(super) finished: bool,
 }
 
 /// The parts of a batch besides its records.
@@ -127,7 +159,7 @@ pub(super) struct BatchExtras {
     pub(super) counters: Vec<(Id, SellerCounters)>,
     pub(super) rule_rr: Vec<(String, u64)>,
     pub(super) history: Vec<HistoryEntry>,
-    pub(super) run: Option<Run>,
+    pub(super) run: Option<RunRow>,
 }
 
 impl BatchWrite {
@@ -158,7 +190,7 @@ impl BatchWrite {
     }
 }
 
-fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Option<String>, Error> {
+fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<(), Error> {
     let mut writer = RecordWriter::open(txn)?;
     for row in &batch.rows {
         writer.apply(row)?;
@@ -180,33 +212,26 @@ fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<Optio
             meta.insert("next_seq", seq)?;
         }
     }
-    let mut history = batch.history.clone();
-    let mut run_id = None;
-    if let Some(run) = &batch.run {
-        let seq = next_run_seq(txn)?;
-        let id = format!("run-{seq:012}");
-        for h in &mut history {
-            h.run_id = Some(id.clone());
+    if let Some(row) = &batch.run {
+        let id = row.run.id.as_str();
+        if row.finished {
+            store::put_json(txn, tables::RUNS, id, &row.run)?;
+            txn.open_table(tables::RUNS_BY_SEGMENT)?.insert(
+                store::keys::seq_key(row.run.segment_id.as_str(), row.seq).as_slice(),
+                id,
+            )?;
+            txn.open_table(tables::RUNS_OPEN)?.remove(id)?;
+        } else {
+            store::put_json(txn, tables::RUNS_OPEN, id, &row.run)?;
         }
-        let mut run = run.clone();
-        run.id = id.clone();
-        store::put_json(txn, tables::RUNS, &id, &run)?;
-        txn.open_table(tables::RUNS_BY_SEGMENT)?.insert(
-            store::keys::seq_key(run.segment_id.as_str(), seq).as_slice(),
-            id.as_str(),
-        )?;
-        run_id = Some(id);
+        use redb::ReadableTable;
+        let mut meta = txn.open_table(tables::META)?;
+        let next = meta.get("next_run")?.map(|v| v.value()).unwrap_or(1).max(row.seq + 1);
+        meta.insert("next_run", next)?;
     }
+    let mut history = batch.history.clone();
     store::history::append(txn, &mut history)?;
-    Ok(run_id)
-}
-
-fn next_run_seq(txn: &redb::WriteTransaction) -> Result<u64, Error> {
-    use redb::ReadableTable;
-    let mut meta = txn.open_table(tables::META)?;
-    let seq = meta.get("next_run")?.map(|v| v.value()).unwrap_or(1);
-    meta.insert("next_run", seq + 1)?;
-    Ok(seq)
+    Ok(())
 }
 
 /// Checks records of a type with a schema: declared attributes have their type; with
@@ -480,70 +505,248 @@ impl SellerCapacityActor {
         }
     }
 
-    /// Processes the given stored records and commits the outcome; answers the final
-    /// records and the run when `run` is given. Call after a [`Self::after_barrier`], so
-    /// that the store holds every queued batch.
-    fn process_batch(
+    /// Reads the given records (through the pending rows), decides them and builds
+    /// their batch; answers it with the ids of the records that changed owner. History
+    /// entries carry `run_id` when given.
+    fn decide_stored(
         &mut self,
-        items: Vec<(Id, Mode)>,
-        run: Option<(Id, RunTrigger, DateTime<Utc>, Instant)>,
+        ids: &[Id],
+        mode: Mode,
+        by: ChangedBy,
         actor: &str,
-    ) -> ResponseActFuture<Self, Result<Processed, Error>> {
+        run_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(BatchWrite, Vec<Id>), Error> {
         self.refresh_book();
-        let now = self.clock.now();
-        let loaded: Result<Vec<(CurrentRow, Mode)>, Error> = (|| {
+        let loaded: Vec<CurrentRow> = {
             let txn = self.store.read()?;
-            let mut out = Vec::with_capacity(items.len());
-            for (id, mode) in &items {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
                 if let Some(r) = self.current_record(&txn, id)? {
-                    out.push((r, *mode));
+                    out.push(r);
                 }
             }
-            Ok(out)
-        })();
-        let loaded = match loaded {
-            Ok(l) => l,
-            Err(e) => return Box::pin(fut::ready(Err(e))),
+            out
         };
-        let by = if run.is_some() { ChangedBy::Run } else { ChangedBy::Rule };
-        let refs: Vec<(&StoredRecord, Mode)> = loaded.iter().map(|((rec, _), mode)| (rec, *mode)).collect();
+        let refs: Vec<(&StoredRecord, Mode)> = loaded.iter().map(|(rec, _)| (rec, mode)).collect();
         let (records, changes) = self.decide(&refs, now);
         drop(refs);
-        let olds: Vec<Option<CurrentRow>> = loaded.into_iter().map(|(row, _)| Some(row)).collect();
+        let olds: Vec<Option<CurrentRow>> = loaded.into_iter().map(Some).collect();
         let mut extras = self.outcome_rows(&changes, now, by, actor);
-        extras.run = run.map(|(segment_id, trigger, started_at, started)| {
-            let assigned_records: Vec<Id> = changes.iter().map(|(id, ..)| id.clone()).collect();
-            let elapsed = started.elapsed();
-            Run {
-                id: String::new(),
-                segment_id,
-                trigger,
-                status: RunStatus::Succeeded,
-                started_at,
-                finished_at: started_at + chrono::Duration::from_std(elapsed).unwrap_or_default(),
-                duration_ms: elapsed.as_millis() as u64,
-                considered: records.len() as u64,
-                assigned: assigned_records.len() as u64,
-                unassigned: (records.len() - assigned_records.len()) as u64,
-                error: None,
-                assigned_records,
+        if let Some(run_id) = run_id {
+            for h in &mut extras.history {
+                h.run_id = Some(run_id.to_string());
             }
-        });
-        let batch = match BatchWrite::new(&olds, records, extras, self.book.next_assignment_seq, None) {
-            Ok(b) => b,
-            Err(e) => return Box::pin(fut::ready(Err(e))),
+        }
+        let changed = changes.into_iter().map(|(id, ..)| id).collect();
+        let batch = BatchWrite::new(&olds, records, extras, self.book.next_assignment_seq, None)?;
+        Ok((batch, changed))
+    }
+
+    /// Processes stored records (left in `to_be_processed`) and commits the outcome.
+    /// Call after a [`Self::after_barrier`], so that the store holds every queued batch.
+    fn process_stored(&mut self, ids: Vec<Id>) -> ResponseActFuture<Self, Result<(), Error>> {
+        let now = self.clock.now();
+        match self.decide_stored(
+            &ids,
+            Mode::Process { resegment: true },
+            ChangedBy::Rule,
+            "system",
+            None,
+            now,
+        ) {
+            Ok((batch, _)) => Box::pin(self.commit(batch).map(|res, _, _| res.map(|_| ()))),
+            Err(e) => Box::pin(fut::ready(Err(e))),
+        }
+    }
+
+    /// A run: the segment's open unassigned records, oldest first, up to `limit`, in
+    /// batches of [`BATCH`]. Batch k+1 is decided while batch k commits, and at most two
+    /// are queued at once, so a run of 100,000 records holds a few batches in memory, not
+    /// the run. Each batch writes the run so far in `runs_open`, the last one writes it
+    /// finished in `runs`: a run stopped by a crash is found at the next start and recorded
+    /// as failed, and the records it assigned keep their owners (each with its history).
+    ///
+    /// Synchronous: the actor handles nothing else during a run (it is an atomic handler
+    /// anyway), and waits for the writer on a channel, never on its own event loop.
+    fn run_segment(
+        &mut self,
+        msg: RunSegment,
+        limit: usize,
+        started_at: DateTime<Utc>,
+        started: Instant,
+    ) -> Result<Run, Error> {
+        let now = started_at;
+        let seq = self.next_run_seq;
+        self.next_run_seq += 1;
+        let mut run = Run {
+            id: format!("run-{seq:012}"),
+            segment_id: msg.segment_id.clone(),
+            trigger: msg.trigger,
+            status: RunStatus::Succeeded,
+            started_at,
+            finished_at: started_at,
+            duration_ms: 0,
+            considered: 0,
+            assigned: 0,
+            unassigned: 0,
+            error: None,
+            assigned_records: Vec::new(),
         };
-        Box::pin(self.commit(batch).map(|res, _, _| {
-            let (batch, run_id) = res?;
-            let run = batch.run.clone().map(|mut r| {
-                r.id = run_id.unwrap_or_default();
-                r
+        let scope = segment_scope(msg.segment_id.as_str());
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(u64, Result<(), StoreError>)>();
+        // Batches queued and not yet settled: number, batch, and the run as it stood after it.
+        let mut in_flight: std::collections::VecDeque<(u64, Arc<BatchWrite>, RunTally)> = Default::default();
+        let mut committed = RunTally::default();
+        let mut failure: Option<Error> = None;
+        let mut cursor: Option<Vec<u8>> = None;
+        let epoch = self.epoch;
+        loop {
+            let want = BATCH.min(limit - run.considered as usize);
+            let page = self
+                .store
+                .read()
+                .map_err(Error::from)
+                .and_then(|txn| Ok(view_page(&txn, &scope, View::Unassigned, cursor.as_deref(), want)?));
+            let (ids, next) = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            let ids: Vec<Id> = ids.into_iter().filter_map(|id| Id::parse("id", &id).ok()).collect();
+            let decided = self.decide_stored(&ids, Mode::Rerun, ChangedBy::Run, &msg.actor, Some(&run.id), now);
+            let (mut batch, changed) = match decided {
+                Ok(d) => d,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            run.considered += batch.records.len() as u64;
+            run.assigned += changed.len() as u64;
+            run.assigned_records.extend(changed);
+            let last = next.is_none() || run.considered as usize >= limit || ids.is_empty();
+            if last {
+                let elapsed = started.elapsed();
+                run.duration_ms = elapsed.as_millis() as u64;
+                run.finished_at = started_at + chrono::Duration::from_std(elapsed).unwrap_or_default();
+            }
+            run.unassigned = run.considered - run.assigned;
+            // The row in progress carries the counts; the finished one the records too.
+            let row = if last { run.clone() } else { run.clone_without_records() };
+            batch.run = Some(RunRow {
+                run: row,
+                seq,
+                finished: last,
             });
-            let records = Arc::try_unwrap(batch)
-                .map(|b| b.records)
-                .unwrap_or_else(|b| b.records.clone());
-            Ok((records, run))
-        }))
+            let tally = RunTally {
+                considered: run.considered,
+                assigned: run.assigned,
+            };
+            let (batch_no, batch) = self.queue(batch, &done_tx);
+            in_flight.push_back((batch_no, batch, tally));
+            let keep = if last { 0 } else { 1 };
+            while in_flight.len() > keep {
+                if let Err(e) = self.settle_next(&mut in_flight, &done_rx, &mut committed) {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            if last || failure.is_some() {
+                break;
+            }
+            cursor = next;
+        }
+        while !in_flight.is_empty() {
+            if let Err(e) = self.settle_next(&mut in_flight, &done_rx, &mut committed)
+                && failure.is_none()
+            {
+                failure = Some(e);
+            }
+        }
+        let Some(failure) = failure else {
+            return Ok(run);
+        };
+        // What is durable is a prefix of the run's batches: record the run as failed with
+        // what they did.
+        self.after_failed_commit(epoch);
+        tracing::error!(segment = %msg.segment_id, trigger = ?msg.trigger, error = %failure, "run failed");
+        let elapsed = started.elapsed();
+        let failed = Run {
+            status: RunStatus::Failed,
+            error: Some(failure.public_message()),
+            finished_at: started_at + chrono::Duration::from_std(elapsed).unwrap_or_default(),
+            duration_ms: elapsed.as_millis() as u64,
+            considered: committed.considered,
+            assigned: committed.assigned,
+            unassigned: committed.considered - committed.assigned,
+            assigned_records: run
+                .assigned_records
+                .into_iter()
+                .take(committed.assigned as usize)
+                .collect(),
+            ..run
+        };
+        let extras = BatchExtras {
+            counters: Vec::new(),
+            rule_rr: Vec::new(),
+            history: Vec::new(),
+            run: None,
+        };
+        if let Ok(mut batch) = BatchWrite::new(&[], Vec::new(), extras, self.book.next_assignment_seq, None) {
+            batch.run = Some(RunRow {
+                run: failed,
+                seq,
+                finished: true,
+            });
+            let (_, batch) = self.queue(batch, &done_tx);
+            let mut one = std::collections::VecDeque::from([(0, batch, RunTally::default())]);
+            if let Err(e) = self.settle_next(&mut one, &done_rx, &mut RunTally::default()) {
+                tracing::error!(error = %e, "recording the failed run");
+            }
+        }
+        Err(failure)
+    }
+
+    /// Queues a batch in the records' chain (like [`Self::commit`]); its result goes to
+    /// `done` as `(batch number, result)`.
+    fn queue(
+        &mut self,
+        batch: BatchWrite,
+        done: &std::sync::mpsc::Sender<(u64, Result<(), StoreError>)>,
+    ) -> (u64, Arc<BatchWrite>) {
+        let (batch_no, batch) = self.register_pending(batch);
+        let job = batch.clone();
+        let done = done.clone();
+        self.store.write_then(
+            Some(self.epoch),
+            move |txn| write_batch(txn, &job).map_err(|e| StoreError::WriterFailed(e.to_string())),
+            move |res| {
+                let _ = done.send((batch_no, res));
+            },
+        );
+        (batch_no, batch)
+    }
+
+    /// Waits for the oldest queued batch of a run and drops its pending rows.
+    fn settle_next(
+        &mut self,
+        in_flight: &mut std::collections::VecDeque<(u64, Arc<BatchWrite>, RunTally)>,
+        done: &std::sync::mpsc::Receiver<(u64, Result<(), StoreError>)>,
+        committed: &mut RunTally,
+    ) -> Result<(), Error> {
+        let Some((batch_no, batch, tally)) = in_flight.pop_front() else {
+            return Ok(());
+        };
+        // Batches settle in the order they were queued.
+        let (settled, res) = done.recv().map_err(|_| Error::from(StoreError::WriterGone))?;
+        debug_assert_eq!(settled, batch_no);
+        self.drop_pending(batch_no, &batch);
+        res?;
+        *committed = tally;
+        Ok(())
     }
 
     /// The counters of `slots`, as a batch writes them.
@@ -563,10 +766,27 @@ impl SellerCapacityActor {
     /// When a commit fails, memory is ahead of the store by this batch and every later
     /// one of its epoch (which the writer refuses): the actor resynchronises.
     pub(super) fn commit(&mut self, batch: BatchWrite) -> ResponseActFuture<Self, Result<Committed, Error>> {
+        let (batch_no, batch) = self.register_pending(batch);
+        let epoch = self.epoch;
+        let job = batch.clone();
+        let written = self.store.write_chained(epoch, move |txn| write_batch(txn, &job));
+        Box::pin(written.into_actor(self).map(move |res, act, _| {
+            act.drop_pending(batch_no, &batch);
+            match res {
+                Ok(()) => Ok(batch),
+                Err(e) => {
+                    act.after_failed_commit(epoch);
+                    Err(e)
+                }
+            }
+        }))
+    }
+
+    /// Numbers a batch and makes its rows the records' current state until it settles.
+    fn register_pending(&mut self, batch: BatchWrite) -> (u64, Arc<BatchWrite>) {
         let batch = Arc::new(batch);
         let batch_no = self.next_batch;
         self.next_batch += 1;
-        let epoch = self.epoch;
         for (index, rec) in batch.records.iter().enumerate() {
             self.pending.insert(
                 rec.id.clone(),
@@ -577,22 +797,16 @@ impl SellerCapacityActor {
                 },
             );
         }
-        let job = batch.clone();
-        let written = self.store.write_chained(epoch, move |txn| write_batch(txn, &job));
-        Box::pin(written.into_actor(self).map(move |res, act, _| {
-            for rec in &batch.records {
-                if act.pending.get(&rec.id).is_some_and(|p| p.batch_no == batch_no) {
-                    act.pending.remove(&rec.id);
-                }
+        (batch_no, batch)
+    }
+
+    /// Once a batch is settled, the store (or, after a failure, the resync) holds its rows.
+    fn drop_pending(&mut self, batch_no: u64, batch: &BatchWrite) {
+        for rec in &batch.records {
+            if self.pending.get(&rec.id).is_some_and(|p| p.batch_no == batch_no) {
+                self.pending.remove(&rec.id);
             }
-            match res {
-                Ok(run_id) => Ok((batch, run_id)),
-                Err(e) => {
-                    act.after_failed_commit(epoch);
-                    Err(e)
-                }
-            }
-        }))
+        }
     }
 
     /// Resynchronises after the first failure seen in the current epoch; later failures
@@ -713,7 +927,7 @@ impl SellerCapacityActor {
         )?;
         let accepted = (!wait).then_some(merged);
         Ok(Box::pin(self.commit(batch).map(move |res, act, _| {
-            let (batch, _) = res?;
+            let batch = res?;
             let records = match accepted {
                 Some(accepted) => IngestedRecords::Accepted(accepted),
                 None => IngestedRecords::Final(batch),
@@ -766,27 +980,65 @@ impl Handler<ResumePending> for SellerCapacityActor {
             }
             let n = ids.len();
             tracing::info!(records = n, "resuming records left to be processed");
-            let items = ids
-                .into_iter()
-                .filter_map(|id| Id::parse("id", &id).ok())
-                .map(|id| (id, Mode::Process { resegment: true }))
-                .collect();
-            Box::pin(
-                act.process_batch(items, None, "system")
-                    .map(move |res, _, ctx| match res {
-                        Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "resuming records failed"),
-                    }),
-            )
+            let ids = ids.into_iter().filter_map(|id| Id::parse("id", &id).ok()).collect();
+            Box::pin(act.process_stored(ids).map(move |res, _, ctx| match res {
+                Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "resuming records failed"),
+            }))
         }))
     }
 }
 
 impl SellerCapacityActor {
-    /// Starts resuming what is left in `to_be_processed`; called when the actor starts.
-    pub(super) fn resume_pending(ctx: &mut Context<Self>) {
+    /// Starts resuming what is left in `to_be_processed`, and records the runs a stop or
+    /// crash interrupted as failed; called when the actor starts.
+    pub(super) fn resume_pending(&mut self, ctx: &mut Context<Self>) {
+        if let Err(e) = self.finish_interrupted_runs(ctx) {
+            tracing::error!(error = %e, "recording interrupted runs");
+        }
         ctx.address().do_send(ResumePending);
+    }
+
+    fn finish_interrupted_runs(&mut self, ctx: &mut Context<Self>) -> Result<(), Error> {
+        let open: Vec<(String, Run)> = {
+            let txn = self.store.read()?;
+            store::load_all(&txn, tables::RUNS_OPEN)?
+        };
+        for (id, run) in open {
+            let Some(seq) = id.strip_prefix("run-").and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            tracing::warn!(run = %id, segment = %run.segment_id, "a run was interrupted by a stop; recording it as failed");
+            let failed = Run {
+                status: RunStatus::Failed,
+                error: Some(format!(
+                    "interrupted: the server stopped during this run; the {} records it had assigned keep their owners, and their history entries carry this run's id",
+                    run.assigned
+                )),
+                ..run
+            };
+            let extras = BatchExtras {
+                counters: Vec::new(),
+                rule_rr: Vec::new(),
+                history: Vec::new(),
+                run: None,
+            };
+            let mut batch = BatchWrite::new(&[], Vec::new(), extras, self.book.next_assignment_seq, None)?;
+            batch.run = Some(RunRow {
+                run: failed,
+                seq,
+                finished: true,
+            });
+            // The row's next_run must not step back below a later run's.
+            self.next_run_seq = self.next_run_seq.max(seq + 1);
+            ctx.spawn(self.commit(batch).map(|res, _, _| {
+                if let Err(e) = res {
+                    tracing::error!(error = %e, "recording an interrupted run");
+                }
+            }));
+        }
+        Ok(())
     }
 }
 
@@ -828,7 +1080,7 @@ impl Handler<SetOpen> for SellerCapacityActor {
             Err(e) => return ready(Err(e)),
         };
         AtomicResponse::new(Box::pin(self.commit(batch).map(|res, act, _| {
-            let (batch, _) = res?;
+            let batch = res?;
             let now = act.clock.now();
             batch
                 .records
@@ -857,42 +1109,9 @@ impl Handler<RunSegment> for SellerCapacityActor {
             .limit
             .unwrap_or(self.settings.max_records_per_run)
             .clamp(1, Settings::RUN_LIMIT_MAX) as usize;
-        AtomicResponse::new(self.after_barrier(move |act| {
-            let page = act.store.read().map_err(Error::from).and_then(|txn| {
-                Ok(view_page(
-                    &txn,
-                    &segment_scope(msg.segment_id.as_str()),
-                    crate::domain::record::View::Unassigned,
-                    None,
-                    limit,
-                )?)
-            });
-            let ids = match page {
-                Ok((ids, _)) => ids,
-                Err(e) => return Box::pin(fut::ready(Err(e))),
-            };
-            let items = ids
-                .into_iter()
-                .filter_map(|id| Id::parse("id", &id).ok())
-                .map(|id| (id, Mode::Rerun))
-                .collect();
-            let segment_id = msg.segment_id.clone();
-            let trigger = msg.trigger;
-            Box::pin(
-                act.process_batch(
-                    items,
-                    Some((msg.segment_id, msg.trigger, started_at, started)),
-                    &msg.actor,
-                )
-                .map(move |res, _, _| {
-                    res.and_then(|(_, run)| run.ok_or_else(|| Error::Internal("run record missing".into())))
-                        .map_err(|e| {
-                            tracing::error!(segment = %segment_id, ?trigger, error = %e, "run failed");
-                            e
-                        })
-                }),
-            )
-        }))
+        AtomicResponse::new(
+            self.after_barrier(move |act| Box::pin(fut::ready(act.run_segment(msg, limit, started_at, started)))),
+        )
     }
 }
 

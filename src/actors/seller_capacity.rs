@@ -66,6 +66,8 @@ pub struct SellerCapacityActor {
     pub(super) next_batch: u64,
     /// Arrival order of the next new record (ties of `created_on` are ordered by it).
     pub(super) next_record_seq: u64,
+    /// Number of the next run (its id is `run-<number>`).
+    pub(super) next_run_seq: u64,
 }
 
 /// A record row in a batch queued to the writer.
@@ -89,7 +91,8 @@ impl SellerCapacityActor {
         let settings = store::get_json::<Settings>(&txn.open_table(tables::SETTINGS)?, "settings")?.unwrap_or_default();
         drop(txn);
         let book = load_book(&store)?;
-        let next_record_seq = load_next_record_seq(&store)?;
+        let next_record_seq = load_meta(&store, "next_seq")?;
+        let next_run_seq = load_meta(&store, "next_run")?;
         let mut actor = SellerCapacityActor {
             store,
             sellers,
@@ -106,6 +109,7 @@ impl SellerCapacityActor {
             epoch: 0,
             next_batch: 0,
             next_record_seq,
+            next_run_seq,
         };
         actor.refresh_book();
         Ok(actor)
@@ -138,20 +142,20 @@ impl SellerCapacityActor {
             }
             Err(e) => tracing::error!(error = %e, "reloading counters after a failed commit"),
         }
-        match load_next_record_seq(&self.store) {
-            Ok(seq) => self.next_record_seq = seq,
-            Err(e) => tracing::error!(error = %e, "reloading the record sequence after a failed commit"),
+        match (load_meta(&self.store, "next_seq"), load_meta(&self.store, "next_run")) {
+            (Ok(seq), Ok(run)) => {
+                self.next_record_seq = seq;
+                self.next_run_seq = run;
+            }
+            (Err(e), _) | (_, Err(e)) => tracing::error!(error = %e, "reloading sequences after a failed commit"),
         }
     }
 }
 
-fn load_next_record_seq(store: &Store) -> Result<u64, Error> {
+/// A counter of the meta table (1 when never written).
+fn load_meta(store: &Store, key: &str) -> Result<u64, Error> {
     let txn = store.read()?;
-    Ok(txn
-        .open_table(tables::META)?
-        .get("next_seq")?
-        .map(|v| v.value())
-        .unwrap_or(1))
+    Ok(txn.open_table(tables::META)?.get(key)?.map(|v| v.value()).unwrap_or(1))
 }
 
 /// The counters part of the book, from the store.
@@ -190,7 +194,7 @@ impl Actor for SellerCapacityActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        Self::resume_pending(ctx);
+        self.resume_pending(ctx);
     }
 }
 

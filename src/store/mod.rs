@@ -162,6 +162,15 @@ impl Store {
         self.writer.submit(Some(epoch), job)
     }
 
+    /// Queues `job` now (in chain `epoch`, if given) and calls `done` from the writer's
+    /// thread once it is settled: for synchronous callers that wait on a channel.
+    pub fn write_then<F>(&self, epoch: Option<u64>, job: F, done: impl FnOnce(Result<(), StoreError>) + Send + 'static)
+    where
+        F: FnMut(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+    {
+        self.writer.submit_then(epoch, job, done)
+    }
+
     /// Waits, blocking the thread, until every chained job queued before is settled.
     pub fn barrier_blocking(&self, epoch: u64) -> Result<(), StoreError> {
         self.writer.barrier_blocking(epoch)
@@ -208,6 +217,7 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
         SELLER_COUNTERS,
         RECORDS,
         RUNS,
+        RUNS_OPEN,
     ] {
         txn.open_table(def)?;
     }

@@ -33,6 +33,9 @@ pub const VIEW_COUNTS: TableDefinition<&[u8], u64> = TableDefinition::new("view_
 
 /// Key: run id (zero-padded sequence). Value: run JSON.
 pub const RUNS: TableDefinition<&str, &[u8]> = TableDefinition::new("runs");
+/// Runs in progress, key run id, value the run so far: a row left here at start was
+/// interrupted by a stop or crash and is recorded as failed.
+pub const RUNS_OPEN: TableDefinition<&str, &[u8]> = TableDefinition::new("runs_open");
 /// Key: `segment_id \0 seq(be)`; value run id.
 pub const RUNS_BY_SEGMENT: TableDefinition<&[u8], &str> = TableDefinition::new("runs_by_segment");
 

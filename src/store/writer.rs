@@ -133,6 +133,39 @@ impl WriterHandle {
         }
     }
 
+    /// Queues `job` at once; `done` gets its result, on the writer's thread, once settled.
+    pub(super) fn submit_then<F>(
+        &self,
+        chain: Option<u64>,
+        mut job: F,
+        done: impl FnOnce(Result<(), StoreError>) + Send + 'static,
+    ) where
+        F: FnMut(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+    {
+        let slot: Arc<Mutex<Option<StoreError>>> = Arc::new(Mutex::new(None));
+        let job_slot = slot.clone();
+        let run: JobFn = Box::new(move |txn| match job(txn) {
+            Ok(()) => true,
+            Err(e) => {
+                if let Ok(mut s) = job_slot.lock() {
+                    *s = Some(e);
+                }
+                false
+            }
+        });
+        let done: DoneFn = Box::new(move |r| {
+            // A job that failed on its own has its error in the slot.
+            let own = slot.lock().ok().and_then(|mut s| s.take());
+            done(match (r, own) {
+                (Ok(()), Some(e)) => Err(e),
+                (r, _) => r,
+            })
+        });
+        if let Err(mpsc::SendError(Msg::Job(job))) = self.tx.send(Msg::Job(Job { run, chain, done })) {
+            (job.done)(Err(StoreError::WriterGone));
+        }
+    }
+
     /// Blocks the calling thread until every chained job submitted before is settled;
     /// answers `ChainBroken` when one of them failed. For synchronous code (an actor
     /// recovering from a panic), where awaiting is not possible.

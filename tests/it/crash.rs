@@ -225,8 +225,11 @@ fn kill_9_during_batch_ingests_loses_no_acknowledged_record() {
     assert_eq!(v[0]["stage"], "processed", "{v:?}");
 }
 
+/// A large run commits in batches of 1000: killed during it, the batches already durable
+/// keep their assignments, and the run is recorded as failed ("interrupted") with what
+/// they did; it never assigns a record twice nor loses one.
 #[test]
-fn kill_9_during_a_large_run_commits_all_of_it_or_none() {
+fn kill_9_during_a_large_run_keeps_its_committed_batches_and_records_it_failed() {
     const N: usize = 8000;
     let data = tempfile::tempdir().expect("data dir");
     let logs = tempfile::tempdir().expect("log dir");
@@ -257,28 +260,47 @@ fn kill_9_during_a_large_run_commits_all_of_it_or_none() {
     assert_eq!(records.len(), N, "every record is still there");
     let owned = records.iter().filter(|r| !r["owner"].is_null()).count();
     let runs = list_all(&c, "/api/v1/segments/all/runs");
+    let history = list_all(&c, "/api/v1/assignments?record_type=lead");
     match runs.as_slice() {
         [] => {
             assert!(!acknowledged, "a run answered 201 is in run history after a crash");
-            assert_eq!(owned, 0, "a run that did not commit assigned nothing");
+            assert_eq!(owned, 0, "a run with no trace assigned nothing");
+        }
+        [run] if run["status"] == "succeeded" => {
+            assert_eq!(run["assigned"], N, "the finished run assigned every record: {run}");
+            assert_eq!(owned, N, "and every record has its owner");
         }
         [run] => {
-            assert_eq!(
-                run["assigned"], N,
-                "the committed run assigned every record: {}",
-                run["id"]
+            assert!(!acknowledged, "a run answered 201 finished: {run}");
+            assert_eq!(run["status"], "failed", "{run}");
+            assert!(
+                run["error"].as_str().is_some_and(|e| e.starts_with("interrupted")),
+                "{run}"
             );
-            assert_eq!(owned, N, "and every record has its owner");
+            assert_eq!(
+                run["assigned"].as_u64(),
+                Some(owned as u64),
+                "the interrupted run counts what its durable batches assigned: {run}"
+            );
+            assert_eq!(
+                run["considered"].as_u64().map(|c| c % 1000),
+                Some(0),
+                "whole batches: {run}"
+            );
         }
         more => panic!("one run was started, run history has {}", more.len()),
     }
+    let run_id = runs.first().map(|r| r["id"].clone());
+    assert_eq!(
+        history.iter().filter(|h| Some(&h["run_id"]) == run_id.as_ref()).count(),
+        owned,
+        "one history entry per record the run assigned"
+    );
     eprintln!(
-        "crash during a run: the run {} before the kill",
-        if runs.is_empty() {
-            "had not committed"
-        } else {
-            "committed"
-        }
+        "crash during a run: {}",
+        runs.first()
+            .map(|r| format!("{} with {} assigned", r["status"], r["assigned"]))
+            .unwrap_or_else(|| "no trace of it".into())
     );
 
     // A run after the restart assigns what is left, and nothing twice.
