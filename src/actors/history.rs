@@ -144,14 +144,14 @@ impl Handler<ListAssignments> for HistoryActor {
         // The most selective index answers; the other filters are checked per entry.
         let scope = match (&msg.record_id, &msg.seller_id, &msg.record_type) {
             (Some(r), ..) => Some(format!("r:{r}")),
-            (None, Some(s), _) => Some(format!("o:{s}")),
+            (None, Some(_), _) => None,
             (None, None, Some(t)) => Some(format!("t:{t}")),
             (None, None, None) => None,
         };
         let mut items = Vec::new();
         let mut more = false;
-        match scope {
-            Some(scope) => {
+        match (scope, &msg.seller_id) {
+            (Some(scope), _) => {
                 let index = txn.open_table(tables::HISTORY_INDEX)?;
                 let prefix = keys::scope_prefix(&scope);
                 let end = match before {
@@ -167,7 +167,14 @@ impl Handler<ListAssignments> for HistoryActor {
                     }
                 }
             }
-            None => {
+            (None, Some(seller)) => {
+                store::history::visit_owner_entries(&txn, seller, before, |seq| {
+                    let go_on = visit(&rows, seq, &keep, &mut items, msg.limit)?;
+                    more = !go_on;
+                    Ok(go_on)
+                })?;
+            }
+            (None, None) => {
                 let range = match before {
                     Some(b) => rows.range(..b)?,
                     None => rows.range(0u64..)?,

@@ -27,7 +27,8 @@ pub fn writer_batch_buckets() -> &'static [u64] {
 }
 
 /// Bumped whenever the layout of a table or value changes incompatibly.
-pub const SCHEMA_VERSION: u64 = 1;
+/// 2: the owner index of assignment history is bucketed; runs in progress (`runs_open`).
+pub const SCHEMA_VERSION: u64 = 2;
 const DB_FILE: &str = "allot.redb";
 /// redb page cache: 256 MiB keeps a million-record store under the 500 MiB resident bar
 /// without slowing ingest (docs/perf-notes.md).

@@ -41,7 +41,8 @@ pub const RUNS_BY_SEGMENT: TableDefinition<&[u8], &str> = TableDefinition::new("
 
 /// Key: history sequence number. Value: history entry JSON.
 pub const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
-/// Key: `scope \0 seq(be)` with scopes `r:<record>`, `s:<seller>`, `t:<type>`; value ().
+/// Key: `scope \0 seq(be)` with scopes `r:<record>`, `t:<type>` and, bucketed by
+/// history number, `o<bucket>:<owner>` (see `history::visit_owner_entries`); value ().
 pub const HISTORY_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("history_index");
 
 /// Per-rule round-robin order (`round_robin_scope: rule`): key `segment/rule/seller`,
