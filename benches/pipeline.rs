@@ -5,44 +5,12 @@
 //! `cargo bench --bench pipeline` (N from `W1_N`, default 100000).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Instant;
 
-use allot::domain::config::Settings;
 use allot::domain::record::StoredRecord;
-use allot::pipeline::book::SellerBook;
-use allot::pipeline::catalog::{CatalogRule, CatalogSegment, SegmentCatalog};
 use allot::pipeline::engine::{self, Env, Mode, Rng};
-use allot::scripting::{ScriptPurpose, Scripting};
+use allot::scripting::Scripting;
 use allot::w1;
-
-fn catalog(scripting: &Scripting) -> SegmentCatalog {
-    let compile =
-        |purpose, src: Option<&str>| src.and_then(|s| scripting.compile(purpose, s).expect("W1 scripts compile"));
-    let mut cat = SegmentCatalog {
-        generation: 1,
-        ..Default::default()
-    };
-    for (id, seg) in w1::segments() {
-        let rules = w1::rules(id.as_str())
-            .into_iter()
-            .map(|(rid, rule)| {
-                let condition = compile(ScriptPurpose::RecordCondition, rule.condition.as_deref());
-                let target = compile(ScriptPurpose::SellerCondition, rule.assign_to.condition.as_deref());
-                CatalogRule::new(rid, rule, condition, target, None)
-            })
-            .collect();
-        let entry = Arc::new(CatalogSegment {
-            id: id.clone(),
-            condition: compile(ScriptPurpose::RecordCondition, seg.condition.as_deref()),
-            segment: seg,
-            rules,
-        });
-        cat.by_type.entry(w1::lead_type()).or_default().push(entry.clone());
-        cat.segments.insert(id, entry);
-    }
-    cat
-}
 
 fn record(i: u64) -> StoredRecord {
     let input = w1::lead(i);
@@ -56,15 +24,8 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let scripting = Scripting::new();
-    let cat = catalog(&scripting);
-    let sellers: Vec<_> = (0..w1::SELLERS).map(w1::seller).collect();
-    let mut book = SellerBook::new(HashMap::new(), 1);
-    book.set_config(
-        sellers.iter().map(|(id, s)| (id, s)),
-        std::iter::empty(),
-        std::iter::empty(),
-        &Settings::default(),
-    );
+    let cat = w1::catalog(&scripting);
+    let mut book = w1::book();
     let seg_pos: HashMap<String, u64> = w1::SEGMENTS
         .iter()
         .enumerate()

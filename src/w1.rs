@@ -345,6 +345,56 @@ pub const SEGMENTS: [(&str, &str, &str); 21] = [
     ("w1-21", "Catch-all", ""),
 ];
 
+/// W1's segments and rules compiled into a catalog, as the segment actor would publish
+/// it (for in-process benchmarks).
+pub fn catalog(scripting: &crate::scripting::Scripting) -> crate::pipeline::catalog::SegmentCatalog {
+    use crate::pipeline::catalog::{CatalogRule, CatalogSegment, SegmentCatalog};
+    use crate::scripting::ScriptPurpose;
+    let compile = |purpose, src: Option<&str>| {
+        src.and_then(|s| {
+            scripting
+                .compile(purpose, s)
+                .unwrap_or_else(|e| panic!("W1 scripts compile: {e}"))
+        })
+    };
+    let mut cat = SegmentCatalog {
+        generation: 1,
+        ..Default::default()
+    };
+    for (id, seg) in segments() {
+        let rules = rules(id.as_str())
+            .into_iter()
+            .map(|(rid, rule)| {
+                let condition = compile(ScriptPurpose::RecordCondition, rule.condition.as_deref());
+                let target = compile(ScriptPurpose::SellerCondition, rule.assign_to.condition.as_deref());
+                CatalogRule::new(rid, rule, condition, target, None)
+            })
+            .collect();
+        let entry = std::sync::Arc::new(CatalogSegment {
+            id: id.clone(),
+            condition: compile(ScriptPurpose::RecordCondition, seg.condition.as_deref()),
+            segment: seg,
+            rules,
+        });
+        cat.by_type.entry(lead_type()).or_default().push(entry.clone());
+        cat.segments.insert(id, entry);
+    }
+    cat
+}
+
+/// W1's 500 sellers in a book with no assignments yet.
+pub fn book() -> crate::pipeline::book::SellerBook {
+    let sellers: Vec<(Id, Seller)> = (0..SELLERS).map(seller).collect();
+    let mut book = crate::pipeline::book::SellerBook::new(std::collections::HashMap::new(), 1);
+    book.set_config(
+        sellers.iter().map(|(id, s)| (id, s)),
+        std::iter::empty(),
+        std::iter::empty(),
+        &crate::domain::config::Settings::default(),
+    );
+    book
+}
+
 pub fn segments() -> Vec<(Id, Segment)> {
     SEGMENTS
         .iter()

@@ -47,6 +47,19 @@ fn index_keys(r: &StoredRecord) -> Vec<(Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// A record as its row stores it.
+pub fn encode_record(rec: &StoredRecord) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(rec).map_err(|source| StoreError::Corrupt {
+        key: rec.id.to_string(),
+        source,
+    })
+}
+
+/// A record from its row.
+pub fn decode_record(id: &str, bytes: &[u8]) -> Result<StoredRecord, StoreError> {
+    decode(id, bytes)
+}
+
 /// One record row change, prepared away from the writer thread: the new row's bytes,
 /// the monitor-view keys to drop and add, and the row the change was decided on.
 pub struct RecordRow {
@@ -73,10 +86,7 @@ impl RecordRow {
             .into_iter()
             .filter(|(k, _)| !old_keys.iter().any(|(ok, _)| ok == k))
             .collect();
-        let bytes = serde_json::to_vec(new).map_err(|source| StoreError::Corrupt {
-            key: new.id.to_string(),
-            source,
-        })?;
+        let bytes = encode_record(new)?;
         Ok(RecordRow {
             id: new.id.to_string(),
             bytes,
@@ -157,7 +167,7 @@ pub fn read_record(txn: &redb::ReadTransaction, id: &str) -> Result<Option<Store
     let t = txn.open_table(tables::RECORDS)?;
     match t.get(id)? {
         None => Ok(None),
-        Some(v) => decode(id, v.value()).map(Some),
+        Some(v) => decode_record(id, v.value()).map(Some),
     }
 }
 
@@ -168,7 +178,7 @@ pub fn read_record_row(txn: &redb::ReadTransaction, id: &str) -> Result<Option<(
         None => Ok(None),
         Some(v) => {
             let bytes = v.value().to_vec();
-            Ok(Some((decode(id, &bytes)?, bytes)))
+            Ok(Some((decode_record(id, &bytes)?, bytes)))
         }
     }
 }

@@ -1,0 +1,155 @@
+//! Micro-benchmarks (criterion) of the hot functions of record processing, on W1:
+//! deciding one lead, encoding and decoding a record row, and one durable commit of a
+//! 1000-lead batch (records, monitor-view index, history) into a real redb file.
+//!
+//! `cargo bench --bench hot` (add `-- <filter>` for one group). Compare runs with
+//! criterion's own report: a regression shows as "Performance has regressed".
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use allot::domain::record::{Owner, StoredRecord};
+use allot::pipeline::book::SellerBook;
+use allot::pipeline::catalog::SegmentCatalog;
+use allot::pipeline::engine::{self, Env, Mode, Rng};
+use allot::scripting::Scripting;
+use allot::store::Store;
+use allot::store::history::{self, ChangedBy, HistoryEntry};
+use allot::store::records::{RecordRow, RecordWriter, decode_record, encode_record};
+use allot::w1;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+
+struct W1 {
+    scripting: Scripting,
+    catalog: SegmentCatalog,
+    book: SellerBook,
+    rng: Rng,
+}
+
+impl W1 {
+    fn new() -> W1 {
+        let scripting = Scripting::new();
+        let catalog = w1::catalog(&scripting);
+        W1 {
+            scripting,
+            catalog,
+            book: w1::book(),
+            rng: Rng::seeded(),
+        }
+    }
+
+    fn pending(i: u64) -> StoredRecord {
+        let input = w1::lead(i);
+        let created = input.created_on.unwrap_or_else(w1::epoch);
+        StoredRecord::new_pending(input, i + 1, created)
+    }
+
+    /// Lead `i` as processing leaves it (segment, owner, decision).
+    fn processed(&mut self, i: u64) -> StoredRecord {
+        let mut rec = W1::pending(i);
+        let mut env = Env {
+            catalog: &self.catalog,
+            scripting: &self.scripting,
+            now: w1::epoch() + chrono::Duration::days(30),
+            rng: &mut self.rng,
+        };
+        engine::process(&mut env, &mut self.book, &mut rec, Mode::Process { resegment: true });
+        rec
+    }
+}
+
+fn decide(c: &mut Criterion) {
+    let mut w = W1::new();
+    let mut i = 0u64;
+    c.bench_function("engine/process one W1 lead", |b| {
+        b.iter_batched(
+            || {
+                i += 1;
+                W1::pending(i)
+            },
+            |mut rec| {
+                let mut env = Env {
+                    catalog: &w.catalog,
+                    scripting: &w.scripting,
+                    now: w1::epoch() + chrono::Duration::days(30),
+                    rng: &mut w.rng,
+                };
+                engine::process(&mut env, &mut w.book, &mut rec, Mode::Process { resegment: true })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn rows(c: &mut Criterion) {
+    let mut w = W1::new();
+    let rec = w.processed(7);
+    let bytes = encode_record(&rec).unwrap_or_else(|e| panic!("{e}"));
+    println!("a processed W1 lead's row: {} bytes", bytes.len());
+    c.bench_function("rows/encode a W1 record row with its index keys", |b| {
+        b.iter(|| RecordRow::new(None, black_box(&rec)))
+    });
+    c.bench_function("rows/decode a W1 record row", |b| {
+        b.iter(|| decode_record("lead-0000007", black_box(&bytes)))
+    });
+}
+
+fn history_entry(rec: &StoredRecord) -> HistoryEntry {
+    HistoryEntry {
+        id: String::new(),
+        record_id: rec.id.clone(),
+        record_type: rec.record_type.clone(),
+        assignee: rec.owner.clone().unwrap_or_else(|| Owner::seller(rec.id.clone())),
+        previous_owner: None,
+        at: rec.updated_at,
+        by: ChangedBy::Rule,
+        rule_id: rec.rule_id.clone(),
+        run_id: None,
+        actor: "system".into(),
+    }
+}
+
+fn commit(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut w = W1::new();
+    let mut next = 0u64;
+    let mut group = c.benchmark_group("store");
+    group.sample_size(20).measurement_time(Duration::from_secs(10));
+    group.bench_function("commit 1000 new W1 leads with history (durable)", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let batch: Vec<(RecordRow, HistoryEntry)> = (0..1000)
+                    .map(|_| {
+                        next += 1;
+                        let rec = w.processed(next);
+                        let row = RecordRow::new(None, &rec).unwrap_or_else(|e| panic!("{e}"));
+                        (row, history_entry(&rec))
+                    })
+                    .collect();
+                let started = Instant::now();
+                rt.block_on(store.write(move |txn| {
+                    let mut writer = RecordWriter::open(txn)?;
+                    for (row, _) in &batch {
+                        writer.apply(row)?;
+                    }
+                    writer.finish()?;
+                    let mut entries: Vec<HistoryEntry> = batch.iter().map(|(_, h)| h.clone()).collect();
+                    history::append(txn, &mut entries)
+                }))
+                .unwrap_or_else(|e| panic!("{e}"));
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+    store.close();
+}
+
+criterion_group!(benches, decide, rows, commit);
+criterion_main!(benches);
