@@ -223,5 +223,5 @@ fn read_record_row_in(
         .get(rec_id)?
         .map(|v| v.value().to_vec())
         .ok_or_else(|| allot::store::StoreError::StaleRow(rec_id.to_string()))?;
-    Ok((allot::store::decode(rec_id, &bytes)?, bytes))
+    Ok((allot::store::records::decode_record(rec_id, &bytes)?, bytes))
 }

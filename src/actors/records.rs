@@ -199,8 +199,7 @@ fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<(), E
     {
         let mut counters = txn.open_table(tables::SELLER_COUNTERS)?;
         for (id, c) in &batch.counters {
-            let bytes = serde_json::to_vec(c).map_err(|e| Error::Internal(e.to_string()))?;
-            counters.insert(id.as_str(), bytes.as_slice())?;
+            counters.insert(id.as_str(), store::encode_row(id.as_str(), c)?.as_slice())?;
         }
         let mut rr = txn.open_table(tables::RULE_ROUND_ROBIN)?;
         for (k, seq) in &batch.rule_rr {

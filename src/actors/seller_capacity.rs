@@ -163,8 +163,10 @@ fn load_book(store: &Store) -> Result<SellerBook, Error> {
     use redb::ReadableTable;
     let txn = store.read()?;
     let mut counters = HashMap::new();
-    for (key, c) in store::load_all::<SellerCounters>(&txn, tables::SELLER_COUNTERS)? {
-        if let Ok(id) = Id::parse("id", &key) {
+    for row in txn.open_table(tables::SELLER_COUNTERS)?.iter()? {
+        let (k, v) = row.map_err(crate::store::StoreError::from)?;
+        let c: SellerCounters = store::decode_row(k.value(), v.value())?;
+        if let Ok(id) = Id::parse("id", k.value()) {
             counters.insert(id, c);
         }
     }

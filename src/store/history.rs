@@ -94,10 +94,7 @@ pub fn append(txn: &WriteTransaction, entries: &mut [HistoryEntry]) -> Result<()
     for (i, e) in entries.iter_mut().enumerate() {
         let seq = first + i as u64;
         e.id = format!("h{seq:012}");
-        let bytes = serde_json::to_vec(&*e).map_err(|source| StoreError::Corrupt {
-            key: e.id.clone(),
-            source,
-        })?;
+        let bytes = super::encode_row(&e.id, &*e)?;
         rows.insert(seq, bytes.as_slice())?;
         let bucket = seq >> OWNER_BUCKET_BITS;
         let mut scopes = vec![

@@ -27,7 +27,8 @@ pub fn writer_batch_buckets() -> &'static [u64] {
 }
 
 /// Bumped whenever the layout of a table or value changes incompatibly.
-/// 2: the owner index of assignment history is bucketed; runs in progress (`runs_open`).
+/// 2: compact rows for records, history and counters; the owner index of assignment
+/// history is bucketed; runs in progress (`runs_open`).
 pub const SCHEMA_VERSION: u64 = 2;
 const DB_FILE: &str = "allot.redb";
 /// redb page cache: 256 MiB keeps a million-record store under the 500 MiB resident bar
@@ -44,6 +45,8 @@ pub enum StoreError {
     Redb(#[from] redb::Error),
     #[error("stored value under {key} is unreadable: {source}")]
     Corrupt { key: String, source: serde_json::Error },
+    #[error("stored value under {key} is unreadable: {message}")]
+    Codec { key: String, message: String },
     #[error("the store writer has stopped")]
     WriterGone,
     #[error("the transaction could not be committed: {0}")]
@@ -261,6 +264,24 @@ pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreEr
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
         key: key.to_string(),
         source,
+    })
+}
+
+/// A value in the compact row format of the hot tables (records, history, counters):
+/// MessagePack with structs as arrays, so a row holds values, not field names. A new
+/// field goes last, with `#[serde(default)]`, or the schema version is bumped.
+pub fn encode_row<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
+    rmp_serde::to_vec(value).map_err(|e| StoreError::Codec {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// A value from its compact row (see [`encode_row`]).
+pub fn decode_row<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Codec {
+        key: key.to_string(),
+        message: e.to_string(),
     })
 }
 

@@ -1,4 +1,6 @@
-//! Every redb table allot uses, as typed constants. Values are JSON bytes unless noted;
+//! Every redb table allot uses, as typed constants. Values are JSON bytes, except the
+//! hot tables (records, history, seller counters), which hold compact rows
+//! ([`super::encode_row`]);
 //! composite keys are built by [`super::keys`] so that byte order is the list order.
 
 use redb::TableDefinition;
@@ -24,7 +26,7 @@ pub const SCHEDULES: TableDefinition<&str, &[u8]> = TableDefinition::new("schedu
 /// seller's configuration so that a `PUT` never clobbers counters).
 pub const SELLER_COUNTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("seller_counters");
 
-/// Key: record id. Value: the stored record with its status view.
+/// Key: record id. Value: the stored record (compact row).
 pub const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
 /// Monitor-view index: key from [`super::keys::view_key`], value record id.
 pub const RECORD_VIEWS: TableDefinition<&[u8], &str> = TableDefinition::new("record_views");
@@ -39,7 +41,7 @@ pub const RUNS_OPEN: TableDefinition<&str, &[u8]> = TableDefinition::new("runs_o
 /// Key: `segment_id \0 seq(be)`; value run id.
 pub const RUNS_BY_SEGMENT: TableDefinition<&[u8], &str> = TableDefinition::new("runs_by_segment");
 
-/// Key: history sequence number. Value: history entry JSON.
+/// Key: history sequence number. Value: history entry (compact row).
 pub const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Key: `scope \0 seq(be)` with scopes `r:<record>`, `t:<type>` and, bucketed by
 /// history number, `o<bucket>:<owner>` (see `history::visit_owner_entries`); value ().
