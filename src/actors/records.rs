@@ -324,19 +324,15 @@ fn merge(old: Option<&StoredRecord>, input: RecordInput, seq: u64, now: DateTime
 }
 
 /// What an ingest answers: the records (one per distinct id) and, per input, which one
-/// is its. Serialised by the HTTP worker straight from the records, which it also frees:
+/// is its. Serialised by the HTTP worker straight from the records, which it also frees
+/// (the committed batch too, even when the answer shows the records as accepted):
 /// neither costs the actor's thread.
 pub struct Ingested {
-    records: IngestedRecords,
+    /// The records as accepted (without `wait`); with `wait`, the batch's.
+    accepted: Option<Vec<StoredRecord>>,
+    batch: Arc<BatchWrite>,
     positions: Vec<usize>,
     at: DateTime<Utc>,
-}
-
-enum IngestedRecords {
-    /// As accepted (without `wait`).
-    Accepted(Vec<StoredRecord>),
-    /// As committed (with `wait`).
-    Final(Arc<BatchWrite>),
 }
 
 impl Ingested {
@@ -349,10 +345,7 @@ impl Ingested {
     }
 
     fn records(&self) -> &[StoredRecord] {
-        match &self.records {
-            IngestedRecords::Accepted(r) => r,
-            IngestedRecords::Final(b) => &b.records,
-        }
+        self.accepted.as_deref().unwrap_or(&self.batch.records)
     }
 
     /// The status view of each input, in input order.
@@ -926,13 +919,9 @@ impl SellerCapacityActor {
         )?;
         let accepted = (!wait).then_some(merged);
         Ok(Box::pin(self.commit(batch).map(move |res, act, _| {
-            let batch = res?;
-            let records = match accepted {
-                Some(accepted) => IngestedRecords::Accepted(accepted),
-                None => IngestedRecords::Final(batch),
-            };
             Ok(Ingested {
-                records,
+                accepted,
+                batch: res?,
                 positions,
                 at: act.clock.now(),
             })
