@@ -61,6 +61,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     }
 }
 
+/// The body's bytes, within [`BODY_LIMIT`], for a route that parses them itself.
+pub struct RawBody(pub Vec<u8>);
+
+impl FromRequest for RawBody {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<RawBody, Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = read_body(req, payload);
+        Box::pin(async move { bytes.await.map(RawBody) })
+    }
+}
+
 /// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
 fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = Result<Vec<u8>, Error>> + use<> {
     let declared = req

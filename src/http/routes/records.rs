@@ -4,7 +4,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, post};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -14,7 +13,7 @@ use crate::app::AppState;
 use crate::domain::record::{RecordInput, StatusView};
 use crate::error::Error;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{Body, Caller, OptionalBody, Query};
+use crate::http::extract::{Caller, OptionalBody, Query, RawBody};
 use crate::ops::PageQuery;
 use crate::ops::records::{self as op, IngestAnswer, RecordListQuery, RecordTypeSummary, RunRequest, Summary};
 
@@ -45,8 +44,8 @@ struct IngestQuery {
     responses((status = 202, body = IngestAnswer), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/records")]
-async fn ingest(s: Data<AppState>, c: Caller, q: Query<IngestQuery>, body: Body<Value>) -> Result<HttpResponse, Error> {
-    let answer = op::ingest(&s, &c.0, body.0, q.0.wait).await?;
+async fn ingest(s: Data<AppState>, c: Caller, q: Query<IngestQuery>, body: RawBody) -> Result<HttpResponse, Error> {
+    let answer = op::ingest(&s, &c.0, &body.0, q.0.wait).await?;
     Ok(HttpResponse::Accepted().json(answer))
 }
 

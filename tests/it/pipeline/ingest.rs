@@ -268,3 +268,83 @@ fn concurrent_batches_never_push_a_seller_over_capacity() {
     assert_eq!(s["available_capacity"], 0, "{s}");
     assert_eq!(summary(&app)["unassigned"], 110);
 }
+
+/// A batch is read in one typed pass; a bad one still gets the contract's code and the
+/// path of the failing field, and nothing of it is stored.
+#[test]
+fn bad_ingest_bodies_name_the_failing_field_and_store_nothing() {
+    let app = TestApp::spawn();
+    catch_all(&app);
+    let cases: [(&str, u16, &str, Option<&str>); 10] = [
+        (
+            r#"{"records":[{"id":"ok-1","record_type":"lead"},{"id":"bad id!","record_type":"lead"}]}"#,
+            422,
+            "validation_failed",
+            Some("records[1].id"),
+        ),
+        (
+            r#"{"records":[{"id":"ok-1","record_type":"lead","extra":1}]}"#,
+            422,
+            "validation_failed",
+            Some("records[0].extra"),
+        ),
+        (
+            r#"{"records":[["ok-1","lead"]]}"#,
+            422,
+            "validation_failed",
+            Some("records[0]"),
+        ),
+        (r#"{"x":1,"records":[]}"#, 422, "validation_failed", Some("body")),
+        (
+            r#"{"records":{"id":"ok-1"}}"#,
+            422,
+            "validation_failed",
+            Some("records"),
+        ),
+        (
+            r#"{"records":[{"id":"ok-1","record_type":"lead","created_on":"yesterday"}]}"#,
+            422,
+            "validation_failed",
+            Some("records[0].created_on"),
+        ),
+        (r#"[1,2]"#, 422, "validation_failed", Some("body")),
+        (
+            r#"{"id":"ok-1","record_type":"lead","attributes":[1]}"#,
+            422,
+            "validation_failed",
+            Some("attributes"),
+        ),
+        (r#"{"records":["#, 400, "invalid_json", None),
+        (
+            r#"{"records":[{"id":"ok-1","record_type":"lead"}]} x"#,
+            400,
+            "invalid_json",
+            None,
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let r = app.raw(
+            "POST",
+            "/api/v1/records",
+            Some(crate::helpers::ADMIN),
+            body.as_bytes().to_vec(),
+        );
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        assert_eq!(r.code(), code, "{body}: {}", r.text);
+        if let Some(field) = field {
+            assert_eq!(r.body["error"]["details"]["field"], field, "{body}: {}", r.text);
+        }
+    }
+    assert_eq!(
+        app.get("/api/v1/records/ok-1").status,
+        404,
+        "nothing of a refused body is stored"
+    );
+    let r = app.raw(
+        "POST",
+        "/api/v1/records",
+        Some(crate::helpers::ADMIN),
+        br#"{"records":[{"id":"ok-1","record_type":"lead"}]}"#.to_vec(),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+}
