@@ -53,7 +53,13 @@ impl W1 {
             now: w1::epoch() + chrono::Duration::days(30),
             rng: &mut self.rng,
         };
-        engine::process(&mut env, &mut self.book, &mut rec, Mode::Process { resegment: true });
+        engine::process(
+            &mut env,
+            &mut self.book,
+            &mut rec,
+            Mode::Process { resegment: true },
+            None,
+        );
         rec
     }
 }
@@ -74,7 +80,7 @@ fn decide(c: &mut Criterion) {
                     now: w1::epoch() + chrono::Duration::days(30),
                     rng: &mut w.rng,
                 };
-                engine::process(&mut env, &mut w.book, &mut rec, Mode::Process { resegment: true })
+                engine::process(&mut env, &mut w.book, &mut rec, Mode::Process { resegment: true }, None)
             },
             BatchSize::SmallInput,
         )

@@ -44,7 +44,7 @@ fn main() {
             now,
             rng: &mut rng,
         };
-        engine::process(&mut env, &mut book, &mut rec, Mode::Process { resegment: true });
+        engine::process(&mut env, &mut book, &mut rec, Mode::Process { resegment: true }, None);
         match (&rec.owner, &rec.rule_id, &rec.segment_id) {
             (Some(owner), Some(rule), Some(seg)) => {
                 let rule_pos = u64::from(rule.as_str().ends_with("-lb"));

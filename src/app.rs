@@ -15,6 +15,7 @@ use crate::auth::Auth;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::http::metrics::Metrics;
+use crate::pipeline::catalog::SharedCatalog;
 use crate::scripting::Scripting;
 use crate::store::{Store, StoreError};
 
@@ -60,6 +61,8 @@ pub struct AppState {
     pub store: Store,
     pub auth: Arc<Auth>,
     pub scripting: Arc<Scripting>,
+    /// What record processing segments with (for segmenting records on the way in).
+    pub catalog: SharedCatalog,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub segments: Addr<SegmentActor>,
@@ -88,7 +91,10 @@ impl Application {
 
         let mut segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
         let catalog = Arc::new(segment_actor.catalog());
-        let seller_actor = SellerCapacityActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
+        let mut seller_actor =
+            SellerCapacityActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
+        let shared_catalog = SharedCatalog::default();
+        seller_actor.share_catalog(shared_catalog.clone());
         let history_actor = HistoryActor::load(store.clone())?;
         // Scripts run in the segment and seller actors: give each its own thread so that
         // they never stall the HTTP workers.
@@ -119,6 +125,7 @@ impl Application {
             store: store.clone(),
             auth,
             scripting,
+            catalog: shared_catalog,
             clock: config.clock.clone(),
             metrics: Arc::new(Metrics::default()),
             segments,

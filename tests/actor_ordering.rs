@@ -99,6 +99,8 @@ async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_p
         // Both messages are in the mailbox before the actor handles the ingest.
         let ingest = sellers.send(Ingest {
             records: vec![input],
+            presegmented: Vec::new(),
+            received_at: None,
             wait: false,
             batch: false,
         });
@@ -143,6 +145,8 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
         input.name = name.to_string();
         sellers.send(Ingest {
             records: vec![input],
+            presegmented: Vec::new(),
+            received_at: None,
             wait: true,
             batch: false,
         })

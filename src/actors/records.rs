@@ -23,7 +23,7 @@ use crate::domain::config::Settings;
 use crate::domain::record::{RecordInput, Stage, StatusReason, StatusView, StatusViewRef, StoredRecord, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
-use crate::pipeline::engine::{self, Env, Mode, OwnerChange};
+use crate::pipeline::engine::{self, Env, Mode, OwnerChange, Presegmented};
 use crate::store::history::{ChangedBy, HistoryEntry};
 use crate::store::records::{RecordRow, RecordWriter, SCOPE_ALL, read_record_row, segment_scope, view_page};
 use crate::store::{self, StoreError, tables};
@@ -69,6 +69,10 @@ pub struct Run {
 #[rtype(result = "Result<Ingested, Error>")]
 pub struct Ingest {
     pub records: Vec<RecordInput>,
+    /// `presegmented[i]`, when given, is `records[i]` segmented on the way in.
+    pub presegmented: Vec<Option<Presegmented>>,
+    /// When the records arrived: the default `created_on` (the actor's clock if absent).
+    pub received_at: Option<DateTime<Utc>>,
     pub wait: bool,
     /// Sent as `{"records": [...]}`: validation errors name `records[i]` then, even for
     /// a batch of one.
@@ -295,9 +299,19 @@ fn json_type(v: &serde_json::Value) -> &'static str {
 
 /// Applies an input to the stored record (or makes a new one). Answers the record and
 /// whether a segmentation input changed.
-fn merge(old: Option<&StoredRecord>, input: RecordInput, seq: u64, now: DateTime<Utc>) -> (StoredRecord, bool) {
+fn merge(
+    old: Option<&StoredRecord>,
+    input: RecordInput,
+    seq: u64,
+    arrived: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (StoredRecord, bool) {
     match old {
-        None => (StoredRecord::new_pending(input, seq, now), true),
+        None => {
+            let mut rec = StoredRecord::new_pending(input, seq, arrived);
+            rec.updated_at = now;
+            (rec, true)
+        }
         Some(old) => {
             let mut rec = old.clone();
             let created_on = input.created_on.unwrap_or(old.created_on);
@@ -390,7 +404,14 @@ impl SellerCapacityActor {
     /// Runs the engine over a batch. A panic in the engine is a bug, but it must cost only
     /// its record (invariant 4): memory goes back to the store's state, the record is
     /// marked `server_error`, and the batch is decided again without it.
-    fn decide(&mut self, loaded: &[(&StoredRecord, Mode)], now: DateTime<Utc>) -> Decided {
+    /// `pre[i]`, when given, is `loaded[i]` segmented on the way in (used once: a batch
+    /// decided again after a panic segments its records here).
+    fn decide(
+        &mut self,
+        loaded: &[(&StoredRecord, Mode)],
+        mut pre: Vec<Option<Presegmented>>,
+        now: DateTime<Utc>,
+    ) -> Decided {
         let mut poisoned = std::collections::HashSet::new();
         loop {
             let catalog = self.catalog.clone();
@@ -416,8 +437,9 @@ impl SellerCapacityActor {
                     continue;
                 }
                 let book = &mut self.book;
+                let pre = pre.get_mut(i).and_then(Option::take);
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let change = engine::process(&mut env, book, &mut rec, *mode);
+                    let change = engine::process(&mut env, book, &mut rec, *mode, pre);
                     (rec, change)
                 }));
                 match outcome {
@@ -521,7 +543,7 @@ impl SellerCapacityActor {
             out
         };
         let refs: Vec<(&StoredRecord, Mode)> = loaded.iter().map(|(rec, _)| (rec, mode)).collect();
-        let (records, changes) = self.decide(&refs, now);
+        let (records, changes) = self.decide(&refs, Vec::new(), now);
         drop(refs);
         let olds: Vec<Option<CurrentRow>> = loaded.into_iter().map(Some).collect();
         let mut extras = self.outcome_rows(&changes, now, by, actor);
@@ -831,15 +853,18 @@ impl SellerCapacityActor {
     /// Without `wait` the answer is the acceptance receipt the contract describes: each
     /// record as accepted, in stage `to_be_processed`. Processing is already in the same
     /// durable transaction, so a read after the answer finds the records processed.
-    fn ingest(
-        &mut self,
-        inputs: Vec<RecordInput>,
-        wait: bool,
-        batch: bool,
-    ) -> Result<ResponseActFuture<Self, Result<Ingested, Error>>, Error> {
+    fn ingest(&mut self, msg: Ingest) -> Result<ResponseActFuture<Self, Result<Ingested, Error>>, Error> {
+        let Ingest {
+            records: inputs,
+            mut presegmented,
+            received_at,
+            wait,
+            batch,
+        } = msg;
         check_schemas(&self.catalog.schemas, &inputs, batch)?;
         self.refresh_book();
         let now = self.clock.now();
+        let arrived = received_at.unwrap_or(now);
         let first_seq = self.next_record_seq;
         let n_inputs = inputs.len();
         // One entry per distinct id: its row before the batch, its record after merging
@@ -849,25 +874,30 @@ impl SellerCapacityActor {
         let mut olds: Vec<Option<CurrentRow>> = Vec::with_capacity(n_inputs);
         let mut merged: Vec<StoredRecord> = Vec::with_capacity(n_inputs);
         let mut resegment: Vec<(bool, usize)> = Vec::with_capacity(n_inputs);
+        // Per slot, its last version segmented on the way in (the merged record's fields).
+        let mut pre_of: Vec<Option<Presegmented>> = Vec::with_capacity(n_inputs);
         {
             let txn = self.store.read()?;
             for (i, input) in inputs.into_iter().enumerate() {
                 let seq = first_seq + i as u64;
+                let pre = presegmented.get_mut(i).and_then(Option::take);
                 match slot_of.get(&input.id) {
                     Some(&k) => {
-                        let (rec, changed) = merge(Some(&merged[k]), input, seq, now);
+                        let (rec, changed) = merge(Some(&merged[k]), input, seq, arrived, now);
                         merged[k] = rec;
                         resegment[k] = (resegment[k].0 | changed, i);
+                        pre_of[k] = pre;
                         positions.push(k);
                     }
                     None => {
                         let old = self.current_record(&txn, &input.id)?;
                         let k = merged.len();
                         slot_of.insert(input.id.clone(), k);
-                        let (rec, changed) = merge(old.as_ref().map(|(r, _)| r), input, seq, now);
+                        let (rec, changed) = merge(old.as_ref().map(|(r, _)| r), input, seq, arrived, now);
                         olds.push(old);
                         merged.push(rec);
                         resegment.push((changed, i));
+                        pre_of.push(pre);
                         positions.push(k);
                     }
                 }
@@ -891,7 +921,8 @@ impl SellerCapacityActor {
                 )
             })
             .collect();
-        let (decided, changes) = self.decide(&loaded, now);
+        let pre: Vec<Option<Presegmented>> = order.iter().map(|&k| pre_of[k].take()).collect();
+        let (decided, changes) = self.decide(&loaded, pre, now);
         drop(loaded);
         let records: Vec<StoredRecord> = if order.len() == merged.len() {
             // Every record was processed (the usual case): `decided` is in processing
@@ -935,7 +966,7 @@ impl Handler<Ingest> for SellerCapacityActor {
     /// Not atomic: the answer waits for the commit, the actor does not, so the next
     /// batch is decided while this one commits and concurrent ingests share a commit.
     fn handle(&mut self, msg: Ingest, _: &mut Context<Self>) -> Self::Result {
-        match self.ingest(msg.records, msg.wait, msg.batch) {
+        match self.ingest(msg) {
             Ok(answer) => answer,
             Err(e) => Box::pin(fut::ready(Err(e))),
         }

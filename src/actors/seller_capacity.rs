@@ -15,7 +15,7 @@ use crate::domain::clock::Clock;
 use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::error::Error;
 use crate::pipeline::book::SellerBook;
-use crate::pipeline::catalog::{CatalogChanged, SegmentCatalog};
+use crate::pipeline::catalog::{CatalogChanged, SegmentCatalog, SharedCatalog};
 use crate::pipeline::engine::Rng;
 use crate::scripting::Scripting;
 use crate::store::{self, Store, tables};
@@ -68,6 +68,8 @@ pub struct SellerCapacityActor {
     pub(super) next_record_seq: u64,
     /// Number of the next run (its id is `run-<number>`).
     pub(super) next_run_seq: u64,
+    /// The catalog as the HTTP workers see it: kept equal to `catalog`.
+    pub(super) shared_catalog: SharedCatalog,
 }
 
 /// A record row in a batch queued to the writer.
@@ -110,9 +112,16 @@ impl SellerCapacityActor {
             next_batch: 0,
             next_record_seq,
             next_run_seq,
+            shared_catalog: SharedCatalog::default(),
         };
         actor.refresh_book();
         Ok(actor)
+    }
+
+    /// Publishes this actor's catalog in `shared` from now on (for the HTTP workers).
+    pub fn share_catalog(&mut self, shared: SharedCatalog) {
+        shared.set(self.catalog.clone());
+        self.shared_catalog = shared;
     }
 
     /// Rebuilds the configuration part of the book after an edit.
@@ -398,6 +407,7 @@ impl Handler<PutSettings> for SellerCapacityActor {
 impl Handler<CatalogChanged> for SellerCapacityActor {
     type Result = ();
     fn handle(&mut self, msg: CatalogChanged, _: &mut Context<Self>) {
+        self.shared_catalog.set(msg.0.clone());
         self.catalog = msg.0;
     }
 }

@@ -19,6 +19,7 @@ use crate::domain::record::{RecordInput, StatusView, View};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::http::extract::from_value;
+use crate::pipeline::engine;
 use crate::store::records::{read_record, segment_scope, type_scope, view_count, view_page};
 use crate::store::{keys, tables};
 
@@ -98,13 +99,32 @@ pub fn parse_ingest_body(bytes: &[u8]) -> Result<(Vec<RecordInput>, bool), Error
     Ok((records, batch))
 }
 
+/// The ingest message, with each record segmented here, on the HTTP worker: segment
+/// conditions read only the record, and the workers are otherwise idle while the seller
+/// actor, which all record changes go through, is the busiest thread (docs/perf-notes.md).
+fn presegmented(s: &AppState, records: Vec<RecordInput>, wait: bool, batch: bool) -> Ingest {
+    let received_at = s.clock.now();
+    let catalog = s.catalog.current();
+    let presegmented = records
+        .iter()
+        .map(|r| Some(engine::presegment(&catalog, &s.scripting, r, received_at)))
+        .collect();
+    Ingest {
+        records,
+        presegmented,
+        received_at: Some(received_at),
+        wait,
+        batch,
+    }
+}
+
 pub async fn ingest(s: &AppState, who: &Principal, body: &[u8], wait: bool) -> Result<IngestAnswer, Error> {
     who.require(Permission::WriteRecords)?;
     let (records, batch) = parse_ingest_body(body)?;
     let accepted = records.len();
     let ingested = s
         .sellers
-        .send(Ingest { records, wait, batch })
+        .send(presegmented(s, records, wait, batch))
         .await
         .map_err(mailbox)??;
     Ok(IngestAnswer {

@@ -86,3 +86,29 @@ impl SegmentCatalog {
 #[derive(actix::Message)]
 #[rtype(result = "()")]
 pub struct CatalogChanged(pub Arc<SegmentCatalog>);
+
+/// The catalog record processing uses, readable from any thread: HTTP workers segment
+/// incoming records with it (see `engine::presegment`). The seller-capacity actor sets
+/// it whenever its own catalog changes.
+#[derive(Clone, Default)]
+pub struct SharedCatalog(Arc<std::sync::RwLock<Arc<SegmentCatalog>>>);
+
+impl SharedCatalog {
+    pub fn new(catalog: Arc<SegmentCatalog>) -> SharedCatalog {
+        SharedCatalog(Arc::new(std::sync::RwLock::new(catalog)))
+    }
+
+    pub fn current(&self) -> Arc<SegmentCatalog> {
+        match self.0.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, catalog: Arc<SegmentCatalog>) {
+        match self.0.write() {
+            Ok(mut c) => *c = catalog,
+            Err(poisoned) => *poisoned.into_inner() = catalog,
+        }
+    }
+}

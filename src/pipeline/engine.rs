@@ -81,14 +81,64 @@ fn describe(e: ScriptError, script: String) -> String {
     e.in_script(script).to_string()
 }
 
-/// Processes `rec` in place; answers the owner change, if any.
-pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord, mode: Mode) -> Option<OwnerChange> {
+/// A record's segmentation and script record, worked out before it reaches the seller
+/// actor (on an HTTP worker, in parallel with the actor): segment conditions read only
+/// the record, so this is the actor's own answer as long as the catalog generation and
+/// the record's `created_on` are the ones it was worked out with. `age_hours` is then
+/// the record's age when it arrived.
+pub struct Presegmented {
+    pub generation: u64,
+    pub created_on: DateTime<Utc>,
+    pub record: Map,
+    pub segment: Result<Option<Id>, String>,
+}
+
+/// Segments an incoming record as [`process`] would, at `received_at`.
+pub fn presegment(
+    catalog: &SegmentCatalog,
+    scripting: &Scripting,
+    input: &crate::domain::record::RecordInput,
+    received_at: DateTime<Utc>,
+) -> Presegmented {
+    let created_on = input.created_on.unwrap_or(received_at);
+    let mut record = Bindings::new(record_map(
+        input.id.as_str(),
+        input.record_type.as_str(),
+        &input.name,
+        &input.topic,
+        created_on,
+        received_at,
+        &input.attributes,
+    ));
+    let segment =
+        segments_first_match(catalog, scripting, &input.record_type, &mut record).map(|s| s.map(|s| s.id.clone()));
+    Presegmented {
+        generation: catalog.generation,
+        created_on,
+        record: record.into_map(),
+        segment,
+    }
+}
+
+/// Processes `rec` in place; answers the owner change, if any. `pre`, when it still
+/// holds for this catalog and record, stands for segmenting the record here.
+pub fn process(
+    env: &mut Env<'_>,
+    book: &mut SellerBook,
+    rec: &mut StoredRecord,
+    mode: Mode,
+    pre: Option<Presegmented>,
+) -> Option<OwnerChange> {
     rec.stage = crate::domain::record::Stage::Processed;
     rec.updated_at = env.now;
     if !rec.open {
         return None;
     }
-    let mut record = Bindings::new(script_record(rec, env.now));
+    let pre = pre.filter(|p| p.generation == env.catalog.generation && p.created_on == rec.created_on);
+    let (mut record, presegmented) = match pre {
+        Some(p) => (Bindings::new(p.record), Some(p.segment)),
+        None => (Bindings::new(script_record(rec, env.now)), None),
+    };
     let mut run_rules = rec.owner.is_none();
     let mut rules_wont_run = false;
 
@@ -101,7 +151,11 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
         if resegment || current.is_none() {
             rec.segment_status = None;
             rec.error_details = None;
-            match segment(env, rec, &mut record) {
+            let segmented = match presegmented {
+                Some(found) => found.map(|id| id.and_then(|id| env.catalog.segments.get(&id).cloned())),
+                None => segment(env, rec, &mut record),
+            };
+            match segmented {
                 Err(details) => {
                     rec.segment_status = Some(SegmentStatus::SegmentError);
                     rec.error_details = Some(details);
@@ -171,14 +225,22 @@ pub fn process(env: &mut Env<'_>, book: &mut SellerBook, rec: &mut StoredRecord,
 
 /// The first active segment of the record's type whose condition holds.
 fn segment(env: &Env<'_>, rec: &StoredRecord, record: &mut Bindings) -> Result<Option<Arc<CatalogSegment>>, String> {
-    for seg in env.catalog.segments_of(&rec.record_type) {
+    segments_first_match(env.catalog, env.scripting, &rec.record_type, record)
+}
+
+fn segments_first_match(
+    catalog: &SegmentCatalog,
+    scripting: &Scripting,
+    record_type: &crate::domain::RecordType,
+    record: &mut Bindings,
+) -> Result<Option<Arc<CatalogSegment>>, String> {
+    for seg in catalog.segments_of(record_type) {
         if !seg.segment.active {
             continue;
         }
         let holds = match &seg.condition {
             None => true,
-            Some(script) => env
-                .scripting
+            Some(script) => scripting
                 .eval_condition_in(script, record)
                 .map_err(|e| describe(e, format!("segment {} condition", seg.id)))?,
         };
@@ -657,4 +719,70 @@ fn memo_key(record: &Dynamic, fields: &[String]) -> Option<String> {
         key.push('\u{1f}');
     }
     Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::w1;
+
+    fn run(
+        catalog: &SegmentCatalog,
+        scripting: &Scripting,
+        hints: impl Fn(&crate::domain::record::RecordInput) -> Option<Presegmented>,
+    ) -> Vec<(Option<Id>, Option<Id>, Option<Owner>, Option<String>)> {
+        let mut book = w1::book();
+        let mut rng = Rng(7);
+        let now = w1::epoch() + Duration::days(30);
+        (0..300)
+            .map(|i| {
+                let input = w1::lead(i);
+                let pre = hints(&input);
+                let created = input.created_on.unwrap_or(now);
+                let mut rec = StoredRecord::new_pending(input, i + 1, created);
+                let mut env = Env {
+                    catalog,
+                    scripting,
+                    now,
+                    rng: &mut rng,
+                };
+                process(&mut env, &mut book, &mut rec, Mode::Process { resegment: true }, pre);
+                (rec.segment_id, rec.rule_id, rec.owner, rec.error_details)
+            })
+            .collect()
+    }
+
+    /// Segmenting on the way in decides exactly what segmenting in `process` does; a
+    /// hint of another catalog generation or another `created_on` is not used.
+    #[test]
+    fn a_presegmented_record_is_decided_as_if_segmented_here() {
+        let scripting = Scripting::new();
+        let catalog = w1::catalog(&scripting);
+        let now = w1::epoch() + Duration::days(30);
+        let plain = run(&catalog, &scripting, |_| None);
+        assert!(plain.iter().all(|d| d.2.is_some()), "W1 assigns every lead");
+        let hinted = run(&catalog, &scripting, |input| {
+            Some(presegment(&catalog, &scripting, input, now))
+        });
+        assert_eq!(hinted, plain);
+
+        // A wrong answer under a stale generation or created_on is never used.
+        let wrong = |input: &crate::domain::record::RecordInput, generation: u64, shift: i64| {
+            let mut p = presegment(&catalog, &scripting, input, now);
+            p.generation = generation;
+            p.created_on += Duration::seconds(shift);
+            p.segment = Ok(Some(Id::parse("id", "w1-99").unwrap_or_else(|e| panic!("{e}"))));
+            Some(p)
+        };
+        let stale_generation = run(&catalog, &scripting, |input| wrong(input, catalog.generation + 1, 0));
+        assert_eq!(stale_generation, plain);
+        let stale_created = run(&catalog, &scripting, |input| wrong(input, catalog.generation, 1));
+        assert_eq!(stale_created, plain);
+        // And a fresh one is used as given (the hint is what decides).
+        let used = run(&catalog, &scripting, |input| wrong(input, catalog.generation, 0));
+        assert!(
+            used.iter().all(|d| d.0.is_none()),
+            "an unknown segment id leaves the record unsegmented"
+        );
+    }
 }

@@ -134,6 +134,11 @@ impl Bindings {
         self.scope.rewind(1);
     }
 
+    /// The bound `record` map, taken back (to hand to another thread's bindings).
+    pub fn into_map(mut self) -> Map {
+        self.scope.remove::<Map>("record").unwrap_or_default()
+    }
+
     /// The bound `record`.
     pub fn record(&self) -> Option<&Dynamic> {
         self.scope.get("record")
