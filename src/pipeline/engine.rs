@@ -726,11 +726,14 @@ mod tests {
     use super::*;
     use crate::w1;
 
+    /// Segment, rule, owner and error of each lead.
+    type Outcome = (Option<Id>, Option<Id>, Option<Owner>, Option<String>);
+
     fn run(
         catalog: &SegmentCatalog,
         scripting: &Scripting,
         hints: impl Fn(&crate::domain::record::RecordInput) -> Option<Presegmented>,
-    ) -> Vec<(Option<Id>, Option<Id>, Option<Owner>, Option<String>)> {
+    ) -> Vec<Outcome> {
         let mut book = w1::book();
         let mut rng = Rng(7);
         let now = w1::epoch() + Duration::days(30);
