@@ -37,6 +37,7 @@ impl Item for Queue {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct SellerCounters {
     pub open_records: u64,
+    #[serde(with = "crate::domain::time::compact_opt")]
     pub last_assigned_at: Option<DateTime<Utc>>,
     /// Arrival order of the last assignment: breaks ties of `last_assigned_at`.
     pub last_assigned_seq: u64,

@@ -6,5 +6,6 @@ pub mod config;
 pub mod ids;
 pub mod record;
 pub mod schedule;
+pub mod time;
 
 pub use ids::{Id, RecordType};

@@ -154,6 +154,7 @@ pub struct StoredRecord {
     pub record_type: RecordType,
     pub name: String,
     pub topic: String,
+    #[serde(with = "crate::domain::time::compact")]
     pub created_on: DateTime<Utc>,
     #[schema(value_type = Object)]
     pub attributes: Attributes,
@@ -170,10 +171,13 @@ pub struct StoredRecord {
     pub segment_status: Option<SegmentStatus>,
     pub sequence_status: Option<SequenceStatus>,
     pub error_details: Option<String>,
+    #[serde(with = "crate::domain::time::compact_opt")]
     pub assignment_due_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::domain::time::compact_opt")]
     pub last_attempt_at: Option<DateTime<Utc>>,
     pub attempts: u32,
     pub decision: Option<Decision>,
+    #[serde(with = "crate::domain::time::compact")]
     pub updated_at: DateTime<Utc>,
 }
 

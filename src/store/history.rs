@@ -26,6 +26,7 @@ pub struct HistoryEntry {
     pub record_type: crate::domain::RecordType,
     pub assignee: Owner,
     pub previous_owner: Option<Owner>,
+    #[serde(with = "crate::domain::time::compact")]
     pub at: DateTime<Utc>,
     pub by: ChangedBy,
     pub rule_id: Option<Id>,

@@ -348,3 +348,23 @@ fn bad_ingest_bodies_name_the_failing_field_and_store_nothing() {
     );
     assert_eq!(r.status, 202, "{}", r.text);
 }
+
+/// Times are stored compactly but read back exactly as RFC 3339, to the nanosecond.
+#[test]
+fn times_read_back_as_sent_and_as_answered() {
+    let app = TestApp::spawn();
+    catch_all(&app);
+    let mut rec = lead("t1", json!({}));
+    rec["created_on"] = json!("2026-11-23T08:00:00.123456789Z");
+    let r = app.post("/api/v1/records?wait=true", rec);
+    assert_eq!(r.status, 202, "{}", r.text);
+    let answered = r.body["records"][0].clone();
+    let stored = app.get("/api/v1/records/t1").body;
+    assert_eq!(stored["created_on"], "2026-11-23T08:00:00.123456789Z", "{stored}");
+    for field in ["created_on", "updated_at", "last_attempt_at"] {
+        assert!(stored[field].is_string(), "{field}: {stored}");
+        assert_eq!(stored[field], answered[field], "{field} as answered and as stored");
+    }
+    let history = app.get("/api/v1/assignments?record_id=t1").body;
+    assert_eq!(history["items"][0]["at"], stored["updated_at"], "{history}");
+}
