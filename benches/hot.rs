@@ -144,8 +144,8 @@ fn commit(c: &mut Criterion) {
                         writer.apply(row)?;
                     }
                     writer.finish()?;
-                    let mut entries: Vec<HistoryEntry> = batch.iter().map(|(_, h)| h.clone()).collect();
-                    history::append(txn, &mut entries)
+                    let entries: Vec<HistoryEntry> = batch.iter().map(|(_, h)| h.clone()).collect();
+                    history::append(txn, &entries)
                 }))
                 .unwrap_or_else(|e| panic!("{e}"));
                 total += started.elapsed();

@@ -109,7 +109,7 @@ fn visit(
     let Some(v) = rows.get(seq)? else {
         return Ok(true);
     };
-    let e: HistoryEntry = store::decode_row(&seq.to_string(), v.value())?;
+    let e: HistoryEntry = store::history::decode_entry(seq, v.value())?;
     if !keep(&e) {
         return Ok(true);
     }

@@ -232,8 +232,7 @@ fn write_batch(txn: &redb::WriteTransaction, batch: &BatchWrite) -> Result<(), E
         let next = meta.get("next_run")?.map(|v| v.value()).unwrap_or(1).max(row.seq + 1);
         meta.insert("next_run", next)?;
     }
-    let mut history = batch.history.clone();
-    store::history::append(txn, &mut history)?;
+    store::history::append(txn, &batch.history)?;
     Ok(())
 }
 

@@ -81,8 +81,22 @@ pub fn visit_owner_entries(
     Ok(())
 }
 
-/// Appends entries, numbering them from the history sequence.
-pub fn append(txn: &WriteTransaction, entries: &mut [HistoryEntry]) -> Result<(), StoreError> {
+/// The id of history entry number `seq`.
+pub fn entry_id(seq: u64) -> String {
+    format!("h{seq:012}")
+}
+
+/// Reads entry number `seq` from its row: the row does not repeat the id its key gives.
+pub fn decode_entry(seq: u64, bytes: &[u8]) -> Result<HistoryEntry, StoreError> {
+    let id = entry_id(seq);
+    let mut e: HistoryEntry = super::decode_row(&id, bytes)?;
+    e.id = id;
+    Ok(e)
+}
+
+/// Appends entries, numbering them from the history sequence (their `id` is not
+/// stored: it is the number's, see [`decode_entry`]).
+pub fn append(txn: &WriteTransaction, entries: &[HistoryEntry]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -92,10 +106,9 @@ pub fn append(txn: &WriteTransaction, entries: &mut [HistoryEntry]) -> Result<()
     drop(meta);
     let mut rows = txn.open_table(tables::HISTORY)?;
     let mut index = txn.open_table(tables::HISTORY_INDEX)?;
-    for (i, e) in entries.iter_mut().enumerate() {
+    for (i, e) in entries.iter().enumerate() {
         let seq = first + i as u64;
-        e.id = format!("h{seq:012}");
-        let bytes = super::encode_row(&e.id, &*e)?;
+        let bytes = super::encode_row(e.record_id.as_str(), e)?;
         rows.insert(seq, bytes.as_slice())?;
         let bucket = seq >> OWNER_BUCKET_BITS;
         let mut scopes = vec![
@@ -148,7 +161,7 @@ mod tests {
         let n = 3 * (1usize << OWNER_BUCKET_BITS) + 17;
         // Seller a gets every third entry; b every other one; c takes a's records over
         // once in a while (a as previous owner).
-        let mut entries: Vec<HistoryEntry> = (0..n)
+        let entries: Vec<HistoryEntry> = (0..n)
             .map(|i| match i % 6 {
                 0 | 3 => entry(i, "a", None),
                 5 => entry(i, "c", Some("a")),
@@ -163,7 +176,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(store.write(move |txn| append(txn, &mut entries)))
+        rt.block_on(store.write(move |txn| append(txn, &entries)))
             .unwrap_or_else(|e| panic!("{e}"));
         let txn = store.read().unwrap_or_else(|e| panic!("{e}"));
         let mut seen = Vec::new();
