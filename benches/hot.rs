@@ -12,7 +12,7 @@ use allot::domain::record::{Owner, StoredRecord};
 use allot::pipeline::book::SellerBook;
 use allot::pipeline::catalog::SegmentCatalog;
 use allot::pipeline::engine::{self, Env, Mode, Rng};
-use allot::scripting::Scripting;
+use allot::scripting::{Bindings, ScriptPurpose, Scripting};
 use allot::store::Store;
 use allot::store::history::{self, ChangedBy, HistoryEntry};
 use allot::store::records::{RecordRow, RecordWriter, decode_record, encode_record};
@@ -87,6 +87,25 @@ fn decide(c: &mut Criterion) {
     });
 }
 
+fn scripts(c: &mut Criterion) {
+    let w = W1::new();
+    let input = w1::lead(7);
+    let now = w1::epoch() + chrono::Duration::days(30);
+    c.bench_function("scripts/segment one W1 lead (all segment conditions up to the match)", |b| {
+        b.iter(|| engine::presegment(&w.catalog, &w.scripting, black_box(&input), now))
+    });
+    let script = w
+        .scripting
+        .compile(ScriptPurpose::RecordCondition, r#"record.country == "FR" && record.revenue > 50000"#)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("compiles"));
+    let mut bindings = Bindings::new(allot::pipeline::engine::script_record(&W1::pending(7), now));
+    c.bench_function("scripts/one W1 segment condition", |b| {
+        b.iter(|| w.scripting.eval_condition_in(&script, &mut bindings))
+    });
+}
+
 fn rows(c: &mut Criterion) {
     let mut w = W1::new();
     let rec = w.processed(7);
@@ -157,5 +176,5 @@ fn commit(c: &mut Criterion) {
     store.close();
 }
 
-criterion_group!(benches, decide, rows, commit);
+criterion_group!(benches, decide, scripts, rows, commit);
 criterion_main!(benches);
