@@ -91,12 +91,16 @@ fn scripts(c: &mut Criterion) {
     let w = W1::new();
     let input = w1::lead(7);
     let now = w1::epoch() + chrono::Duration::days(30);
-    c.bench_function("scripts/segment one W1 lead (all segment conditions up to the match)", |b| {
-        b.iter(|| engine::presegment(&w.catalog, &w.scripting, black_box(&input), now))
-    });
+    c.bench_function(
+        "scripts/segment one W1 lead (all segment conditions up to the match)",
+        |b| b.iter(|| engine::presegment(&w.catalog, &w.scripting, black_box(&input), now)),
+    );
     let script = w
         .scripting
-        .compile(ScriptPurpose::RecordCondition, r#"record.country == "FR" && record.revenue > 50000"#)
+        .compile(
+            ScriptPurpose::RecordCondition,
+            r#"record.country == "FR" && record.revenue > 50000"#,
+        )
         .ok()
         .flatten()
         .unwrap_or_else(|| panic!("compiles"));
