@@ -159,6 +159,7 @@ pub(super) struct RunRow {
 }
 
 /// The parts of a batch besides its records.
+#[derive(Default)]
 pub(super) struct BatchExtras {
     pub(super) counters: Vec<(Id, SellerCounters)>,
     pub(super) rule_rr: Vec<(String, u64)>,
@@ -167,6 +168,24 @@ pub(super) struct BatchExtras {
 }
 
 impl BatchWrite {
+    /// A batch that only records a finished run (failed or interrupted).
+    fn finished_run(run: Run, seq: u64, next_assignment_seq: u64) -> BatchWrite {
+        BatchWrite {
+            records: Vec::new(),
+            rows: Vec::new(),
+            counters: Vec::new(),
+            rule_rr: Vec::new(),
+            next_assignment_seq,
+            next_record_seq: None,
+            history: Vec::new(),
+            run: Some(RunRow {
+                run,
+                seq,
+                finished: true,
+            }),
+        }
+    }
+
     /// A batch storing `records`, each replacing `olds[i]` (as stored, or queued to be).
     /// Encodes the rows here, on the caller's thread, not on the writer's.
     pub(super) fn new(
@@ -702,23 +721,11 @@ impl SellerCapacityActor {
                 .collect(),
             ..run
         };
-        let extras = BatchExtras {
-            counters: Vec::new(),
-            rule_rr: Vec::new(),
-            history: Vec::new(),
-            run: None,
-        };
-        if let Ok(mut batch) = BatchWrite::new(&[], Vec::new(), extras, self.book.next_assignment_seq, None) {
-            batch.run = Some(RunRow {
-                run: failed,
-                seq,
-                finished: true,
-            });
-            let (_, batch) = self.queue(batch, &done_tx);
-            let mut one = std::collections::VecDeque::from([(0, batch, RunTally::default())]);
-            if let Err(e) = self.settle_next(&mut one, &done_rx, &mut RunTally::default()) {
-                tracing::error!(error = %e, "recording the failed run");
-            }
+        let batch = BatchWrite::finished_run(failed, seq, self.book.next_assignment_seq);
+        let (batch_no, batch) = self.queue(batch, &done_tx);
+        let mut one = std::collections::VecDeque::from([(batch_no, batch, RunTally::default())]);
+        if let Err(e) = self.settle_next(&mut one, &done_rx, &mut RunTally::default()) {
+            tracing::error!(error = %e, "recording the failed run");
         }
         Err(failure)
     }
@@ -1036,18 +1043,7 @@ impl SellerCapacityActor {
                 )),
                 ..run
             };
-            let extras = BatchExtras {
-                counters: Vec::new(),
-                rule_rr: Vec::new(),
-                history: Vec::new(),
-                run: None,
-            };
-            let mut batch = BatchWrite::new(&[], Vec::new(), extras, self.book.next_assignment_seq, None)?;
-            batch.run = Some(RunRow {
-                run: failed,
-                seq,
-                finished: true,
-            });
+            let batch = BatchWrite::finished_run(failed, seq, self.book.next_assignment_seq);
             // The row's next_run must not step back below a later run's.
             self.next_run_seq = self.next_run_seq.max(seq + 1);
             ctx.spawn(self.commit(batch).map(|res, _, _| {
