@@ -1,7 +1,10 @@
 //! Record processing, run by the seller-capacity actor: it owns the counters and the
 //! round-robin order, so every change of owner is decided here, one message at a time,
 //! and each batch's records, counters, round-robin order and history are committed in
-//! one transaction before the next message is handled.
+//! one transaction. The actor does not wait for that commit before the next message
+//! (an ingest's answer does): it reads records through the rows of batches still
+//! queued (`pending`), and its batches are chained in the writer, so what commits is a
+//! prefix of what it decided; after a failure it resynchronises from the store.
 //!
 //! Follow-up work is sent to the actor's own *mailbox* (`ctx.address().do_send`), never
 //! with `ctx.notify`: actix runs notified items in the same poll as a mailbox message,
