@@ -136,7 +136,7 @@ async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_p
 /// A batch whose commit fails costs that batch and the ones queued behind it, nothing
 /// else: the actor resynchronises from the store, and the next batch is decided on it.
 /// The failure is made real: the record's row is changed behind the actor's back while
-/// the writer is busy, so the batch decided on the old row is refused (`StaleRow`).
+/// the writer is held, so the batch decided on the old row is refused (`StaleRow`).
 #[actix::test]
 async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchronises() {
     let (_dir, store, sellers) = start().await;
@@ -155,9 +155,13 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
     assert_eq!(first.len(), 1);
     assert!(first.views().all(|v| v.record.owner.is_some()), "r0 is assigned");
 
-    // Keep the writer busy, and queue a change of r0's row behind the busy job.
-    let busy = store.write(|_txn| {
-        std::thread::sleep(Duration::from_millis(400));
+    // Keep the writer busy until released, and queue a change of r0's row behind it.
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let busy = store.write(move |_txn| {
+        if let Ok(rx) = release_rx.lock() {
+            let _ = rx.recv_timeout(Duration::from_secs(30));
+        }
         Ok::<(), allot::store::StoreError>(())
     });
     let tamper = store.write(|txn| {
@@ -168,9 +172,12 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
         writer.apply(&RecordRow::new(Some((&old, bytes.as_slice())), &rec)?)?;
         writer.finish()
     });
-    // Decided on the old row while the writer sleeps; then one more batch behind it.
+    // Decided on the old row while the writer is held; then one more batch behind it.
     let stale = ingest("r0", "second");
     let behind = ingest("r1", "behind");
+    // Once the actor answers a later message, it has decided (and queued) both ingests.
+    sellers.send(GetSellerView(id("s1"))).await.unwrap().unwrap();
+    release.send(()).unwrap();
     busy.await.unwrap();
     tamper.await.unwrap();
     let stale = stale.await.unwrap();

@@ -347,16 +347,26 @@ mod tests {
         let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("open: {e}"));
         // Queued while the writer is busy with a slow job, so that they share one group
         // (the case where the redo of a group must keep the jobs before the failure).
-        let blocker = store.writer.submit(None, |_txn| {
-            std::thread::sleep(std::time::Duration::from_millis(300));
+        // The blocker says when the writer runs it, and waits until the rest is queued.
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let release_rx = std::sync::Mutex::new(release_rx);
+        let blocker = store.writer.submit(None, move |_txn| {
+            let _ = started_tx.send(());
+            if let Ok(rx) = release_rx.lock() {
+                let _ = rx.recv_timeout(std::time::Duration::from_secs(30));
+            }
             Ok::<(), StoreError>(())
         });
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        started
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("the writer runs the blocker: {e}"));
         let a = store.write_chained(0, put("a", false));
         let b = store.write_chained(0, put("b", true));
         let c = store.write_chained(0, put("c", false));
         let outside = store.writer.submit(None, put("outside", false));
         let next_epoch = store.write_chained(1, put("d", false));
+        let _ = release.send(());
         let rt = runtime();
         let (a, b, c, outside, next_epoch) = rt.block_on(async {
             let _ = blocker.await;
