@@ -158,8 +158,12 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
     // Keep the writer busy until released, and queue a change of r0's row behind it.
     let (release, release_rx) = std::sync::mpsc::channel::<()>();
     let release_rx = std::sync::Mutex::new(release_rx);
+    // Held on its first run only: when the refused batch shares its group, the group is
+    // redone, and this job with it.
+    let mut held = false;
     let busy = store.write(move |_txn| {
-        if let Ok(rx) = release_rx.lock() {
+        if !held && let Ok(rx) = release_rx.lock() {
+            held = true;
             let _ = rx.recv_timeout(Duration::from_secs(30));
         }
         Ok::<(), allot::store::StoreError>(())

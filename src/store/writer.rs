@@ -351,9 +351,12 @@ mod tests {
         let (started_tx, started) = std::sync::mpsc::channel::<()>();
         let (release, release_rx) = std::sync::mpsc::channel::<()>();
         let release_rx = std::sync::Mutex::new(release_rx);
+        // Held on its first run only (a redone group runs its jobs again).
+        let mut held = false;
         let blocker = store.writer.submit(None, move |_txn| {
-            let _ = started_tx.send(());
-            if let Ok(rx) = release_rx.lock() {
+            if !held && let Ok(rx) = release_rx.lock() {
+                held = true;
+                let _ = started_tx.send(());
                 let _ = rx.recv_timeout(std::time::Duration::from_secs(30));
             }
             Ok::<(), StoreError>(())
