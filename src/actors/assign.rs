@@ -12,6 +12,7 @@ use crate::domain::Id;
 use crate::domain::record::{Owner, OwnerKind, StatusReason, StatusView, StoredRecord};
 use crate::error::Error;
 use crate::pipeline::eligibility;
+use crate::pipeline::engine::Env;
 use crate::store::history::{ChangedBy, HistoryEntry};
 
 /// Assign records by hand to a seller or a team.
@@ -53,6 +54,19 @@ pub struct EligibleSeller {
 }
 
 impl SellerCapacityActor {
+    /// Who may take `rec` under its segment's rules (see `eligibility::eligible`).
+    fn eligible(&mut self, rec: &StoredRecord, now: chrono::DateTime<chrono::Utc>) -> eligibility::Eligible {
+        let catalog = self.catalog.clone();
+        let scripting = self.scripting.clone();
+        let env = Env {
+            catalog: &catalog,
+            scripting: &scripting,
+            now,
+            rng: &mut self.rng,
+        };
+        eligibility::eligible(&env, &mut self.book, rec)
+    }
+
     /// The record as stored, or as a queued batch will store it, with its row.
     fn load_record(&self, id: &Id) -> Result<Option<CurrentRow>, Error> {
         let txn = self.store.read()?;
@@ -69,7 +83,7 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
             .load_record(&msg.0)?
             .ok_or_else(|| Error::not_found("record", msg.0.to_string()))?;
         let now = self.clock.now();
-        let found = eligibility::eligible(&self.catalog, &self.scripting, &self.book, &rec, now);
+        let found = self.eligible(&rec, now);
         for e in &found.errors {
             tracing::warn!(record = %rec.id, error = %e, "a script failed while listing eligible sellers");
         }
@@ -171,7 +185,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         if msg.only_eligible {
             for (id, rec) in &loaded {
                 let Some((rec, _)) = rec else { continue };
-                let found = eligibility::eligible(&self.catalog, &self.scripting, &self.book, rec, now);
+                let found = self.eligible(rec, now);
                 let eligible = match msg.assignee.kind {
                     OwnerKind::Seller => self
                         .book

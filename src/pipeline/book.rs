@@ -53,6 +53,11 @@ impl Slot {
         m
     }
 
+    /// Configured and not opted out of assignments.
+    pub fn assigns_records(&self) -> bool {
+        self.entry.as_ref().is_some_and(|e| e.seller.assign_records)
+    }
+
     pub fn may_access(&self, rt: &RecordType) -> bool {
         self.entry
             .as_ref()
@@ -243,6 +248,13 @@ impl SellerBook {
             m.clear();
         }
         m.insert(key, slots);
+    }
+
+    /// Whether the seller in `slot` may be assigned a record of type `rt` at all (before
+    /// capacity and availability): takes assignments, has an eligible role, may access
+    /// the type.
+    pub fn may_be_assigned(&self, slot: usize, rt: &RecordType) -> bool {
+        self.slots[slot].assigns_records() && self.has_eligible_role(slot) && self.slots[slot].may_access(rt)
     }
 
     pub fn has_eligible_role(&self, slot: usize) -> bool {

@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use rhai::Dynamic;
 
 use super::book::SellerBook;
-use super::catalog::{CatalogRule, SegmentCatalog};
-use super::engine::script_record;
+use super::catalog::CatalogRule;
+use super::engine::{Env, script_record, target_sellers};
 use crate::domain::Id;
 use crate::domain::config::{TargetKind, TargetMatch};
 use crate::domain::record::StoredRecord;
-use crate::scripting::Scripting;
+use crate::scripting::{Bindings, Scripting};
 
 /// Slots of the sellers eligible for `rec`, and the ids of eligible teams.
 pub struct Eligible {
@@ -24,25 +24,27 @@ pub struct Eligible {
     pub errors: Vec<String>,
 }
 
-pub fn eligible(
-    catalog: &SegmentCatalog,
-    scripting: &Scripting,
-    book: &SellerBook,
-    rec: &StoredRecord,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Eligible {
+/// Eligibility of `rec` under its segment's rules. Sellers start from the same target
+/// match as processing (`engine::target_sellers`, memo included) and pass the same
+/// privilege filters (`SellerBook::may_be_assigned`).
+pub fn eligible(env: &Env<'_>, book: &mut SellerBook, rec: &StoredRecord) -> Eligible {
     let mut out = Eligible {
         sellers: BTreeSet::new(),
         teams: BTreeSet::new(),
         errors: Vec::new(),
     };
-    let Some(seg) = rec.segment_id.as_ref().and_then(|s| catalog.segments.get(s)) else {
+    let Some(seg) = rec
+        .segment_id
+        .as_ref()
+        .and_then(|s| env.catalog.segments.get(s))
+        .cloned()
+    else {
         return out;
     };
-    let record = Dynamic::from_map(script_record(rec, now));
+    let mut record = Bindings::new(script_record(rec, env.now));
     for rule in seg.rules.iter().filter(|r| r.rule.active) {
         if let Some(script) = &rule.condition {
-            match scripting.eval_condition(script, &[("record", record.clone())]) {
+            match env.scripting.eval_condition_in(script, &mut record) {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
@@ -53,55 +55,33 @@ pub fn eligible(
             }
         }
         match rule.rule.assign_to.kind {
-            TargetKind::Sellers => sellers_of_rule(scripting, book, rec, rule, &record, &mut out),
-            TargetKind::Team => teams_of_rule(scripting, book, rule, &record, &mut out),
+            // A rule whose target condition fails is skipped whole, as processing fails
+            // it whole (`server_error`).
+            TargetKind::Sellers => match target_sellers(env, book, &seg, rule, &mut record) {
+                Ok(slots) => out.sellers.extend(
+                    slots
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|slot| book.may_be_assigned(*slot, &rec.record_type)),
+                ),
+                Err(e) => out
+                    .errors
+                    .push(e.in_script(format!("rule {} assign_to.condition", rule.id)).to_string()),
+            },
+            TargetKind::Team => teams_of_rule(env.scripting, book, rule, &mut record, &mut out),
             TargetKind::Queue => {}
         }
     }
     out
 }
 
-fn sellers_of_rule(
+fn teams_of_rule(
     scripting: &Scripting,
     book: &SellerBook,
-    rec: &StoredRecord,
     rule: &CatalogRule,
-    record: &Dynamic,
+    record: &mut Bindings,
     out: &mut Eligible,
 ) {
-    let to = &rule.rule.assign_to;
-    // Kept only when the target condition answers for every seller: a rule whose
-    // condition fails is skipped whole, as processing fails it whole (`server_error`).
-    let mut found = Vec::new();
-    for &slot in &book.live {
-        let s = &book.slots[slot];
-        let matched = match to.matching {
-            TargetMatch::Any => true,
-            TargetMatch::Ids => to.ids.contains(&s.id),
-            TargetMatch::Condition => match &rule.target_condition {
-                None => true,
-                Some(script) => {
-                    let seller = Dynamic::from_map(s.script_map());
-                    match scripting.eval_condition(script, &[("record", record.clone()), ("seller", seller)]) {
-                        Ok(b) => b,
-                        Err(e) => {
-                            out.errors
-                                .push(e.in_script(format!("rule {} assign_to.condition", rule.id)).to_string());
-                            return;
-                        }
-                    }
-                }
-            },
-        };
-        let assignable = s.entry.as_ref().is_some_and(|e| e.seller.assign_records);
-        if matched && assignable && book.has_eligible_role(slot) && s.may_access(&rec.record_type) {
-            found.push(slot);
-        }
-    }
-    out.sellers.extend(found);
-}
-
-fn teams_of_rule(scripting: &Scripting, book: &SellerBook, rule: &CatalogRule, record: &Dynamic, out: &mut Eligible) {
     let to = &rule.rule.assign_to;
     let mut found = Vec::new();
     for t in &book.teams {
@@ -111,8 +91,10 @@ fn teams_of_rule(scripting: &Scripting, book: &SellerBook, rule: &CatalogRule, r
             TargetMatch::Condition => match &rule.target_condition {
                 None => true,
                 Some(script) => {
-                    let team = Dynamic::from_map(t.script_map.clone());
-                    match scripting.eval_condition(script, &[("record", record.clone()), ("team", team)]) {
+                    record.set_target("team", Dynamic::from_map(t.script_map.clone()));
+                    let answer = scripting.eval_condition_in(script, record);
+                    record.clear_target();
+                    match answer {
                         Ok(b) => b,
                         Err(e) => {
                             out.errors

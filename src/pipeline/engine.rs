@@ -428,43 +428,25 @@ fn assign_seller(
 ) -> RuleResult {
     let r = &rule.rule;
     let mut d = rule_decision(rule, StatusReason::Assigned);
-    // Target match.
-    let mut cands: Vec<usize> = match r.assign_to.matching {
-        TargetMatch::Any => book.live.clone(),
-        TargetMatch::Ids => {
-            let mut slots: Vec<usize> = r
-                .assign_to
-                .ids
-                .iter()
-                .filter_map(|id| book.index.get(id).copied())
-                .filter(|slot| book.slots[*slot].entry.is_some())
-                .collect();
-            // An id listed twice is still one candidate, in id order like `live`.
-            slots.sort_unstable_by(|a, b| book.slots[*a].id.cmp(&book.slots[*b].id));
-            slots.dedup();
-            slots
+    let mut cands: Vec<usize> = match target_sellers(env, book, seg, rule, record) {
+        Ok(Some(slots)) => slots,
+        Ok(None) => {
+            return RuleResult::Failed(RuleDecision {
+                outcome: StatusReason::NoSellersMeetConditions,
+                ..d
+            });
         }
-        TargetMatch::Condition => {
-            let Some(script) = &rule.target_condition else {
-                return RuleResult::Failed(RuleDecision {
-                    outcome: StatusReason::NoSellersMeetConditions,
-                    ..d
-                });
-            };
-            match matching_sellers(env, book, seg, rule, script, record) {
-                Ok(slots) => slots,
-                Err(e) => {
-                    d.outcome = StatusReason::ServerError;
-                    return RuleResult::Error(describe(e, format!("rule {} assign_to.condition", rule.id)), d);
-                }
-            }
+        Err(e) => {
+            d.outcome = StatusReason::ServerError;
+            return RuleResult::Error(describe(e, format!("rule {} assign_to.condition", rule.id)), d);
         }
     };
     if r.assign_to.matching != TargetMatch::Any {
         d.excluded.condition = book.live.len().saturating_sub(cands.len()) as u32;
     }
+    // The filters of `SellerBook::may_be_assigned`, one by one to count what each removes.
     let before = cands.len();
-    cands.retain(|s| book.slots[*s].entry.as_ref().is_some_and(|e| e.seller.assign_records));
+    cands.retain(|s| book.slots[*s].assigns_records());
     d.excluded.assign_records_off = (before - cands.len()) as u32;
     if cands.is_empty() {
         d.outcome = StatusReason::NoSellersMeetConditions;
@@ -555,6 +537,40 @@ fn assign_seller(
     };
     book.note_assignment(slot, env.now, Some((&seg.id, &rule.id)));
     RuleResult::Assigned(Owner::seller(book.slots[slot].id.clone()), d)
+}
+
+/// The sellers `rule` targets (its `assign_to` match), in the order of `book.live`, before
+/// the privilege, capacity and availability filters: processing and eligibility both
+/// start from it. `Ok(None)`: match `condition` without a condition (refused when saved).
+pub(crate) fn target_sellers(
+    env: &Env<'_>,
+    book: &mut SellerBook,
+    seg: &CatalogSegment,
+    rule: &CatalogRule,
+    record: &mut Bindings,
+) -> Result<Option<Vec<usize>>, ScriptError> {
+    let to = &rule.rule.assign_to;
+    Ok(Some(match to.matching {
+        TargetMatch::Any => book.live.clone(),
+        TargetMatch::Ids => {
+            let mut slots: Vec<usize> = to
+                .ids
+                .iter()
+                .filter_map(|id| book.index.get(id).copied())
+                .filter(|slot| book.slots[*slot].entry.is_some())
+                .collect();
+            // An id listed twice is still one candidate, in id order like `live`.
+            slots.sort_unstable_by(|a, b| book.slots[*a].id.cmp(&book.slots[*b].id));
+            slots.dedup();
+            slots
+        }
+        TargetMatch::Condition => {
+            let Some(script) = &rule.target_condition else {
+                return Ok(None);
+            };
+            matching_sellers(env, book, seg, rule, script, record)?
+        }
+    }))
 }
 
 /// Runs a distribution script over the candidates; answers the chosen slot.
