@@ -15,7 +15,7 @@ use crate::domain::availability::Calendar;
 use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::domain::record::Owner;
 use crate::domain::{Id, RecordType};
-use crate::scripting::view::json_to_dynamic;
+use crate::scripting::{add_seller_counters, target_map};
 
 pub struct SellerEntry {
     pub seller: Seller,
@@ -40,16 +40,7 @@ impl Slot {
     /// The seller as a target condition or distribution script sees it.
     pub fn script_map(&self) -> Map {
         let mut m = self.entry.as_ref().map(|e| e.script_base.clone()).unwrap_or_default();
-        m.insert(
-            "open_records".into(),
-            rhai::Dynamic::from_int(self.counters.open_records as i64),
-        );
-        m.insert(
-            "available_capacity".into(),
-            self.available_capacity()
-                .map(rhai::Dynamic::from_int)
-                .unwrap_or(rhai::Dynamic::UNIT),
-        );
+        add_seller_counters(&mut m, self.counters.open_records, self.available_capacity());
         m
     }
 
@@ -134,17 +125,6 @@ impl TargetMemo {
     }
 }
 
-fn attributes_map(id: &Id, name: &str, attributes: &serde_json::Map<String, serde_json::Value>) -> Map {
-    let mut m = Map::new();
-    m.insert("id".into(), id.as_str().into());
-    m.insert("name".into(), name.into());
-    m.insert(
-        "attributes".into(),
-        json_to_dynamic(&serde_json::Value::Object(attributes.clone())),
-    );
-    m
-}
-
 impl SellerBook {
     pub fn new(counters: HashMap<Id, SellerCounters>, next_assignment_seq: u64) -> SellerBook {
         let mut book = SellerBook {
@@ -201,7 +181,7 @@ impl SellerBook {
                 .as_ref()
                 .map(|a| Calendar::compile(a).map_err(|e| e.to_string()));
             self.slots[i].entry = Some(SellerEntry {
-                script_base: attributes_map(id, &seller.name, &seller.attributes),
+                script_base: target_map(id.as_str(), &seller.name, &seller.attributes),
                 seller: seller.clone(),
                 calendar,
             });
@@ -216,7 +196,7 @@ impl SellerBook {
                 TargetEntry {
                     id: id.clone(),
                     name: t.name.clone(),
-                    script_map: attributes_map(id, &t.name, &t.attributes),
+                    script_map: target_map(id.as_str(), &t.name, &t.attributes),
                 }
             })
             .collect();
@@ -224,7 +204,7 @@ impl SellerBook {
             .map(|(id, q)| TargetEntry {
                 id: id.clone(),
                 name: q.name.clone(),
-                script_map: attributes_map(id, &q.name, &q.attributes),
+                script_map: target_map(id.as_str(), &q.name, &q.attributes),
             })
             .collect();
         self.settings = settings.clone();

@@ -19,4 +19,4 @@ pub mod view;
 pub use analysis::{ScriptReads, analyse};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
-pub use view::{Bindings, api_time, json_to_dynamic, record_map, seller_map};
+pub use view::{Bindings, add_seller_counters, api_time, json_to_dynamic, record_map, seller_map, target_map};

@@ -94,16 +94,28 @@ pub fn seller_map(
     open_records: u64,
     available_capacity: Option<i64>,
 ) -> Map {
+    let mut m = target_map(id, name, attributes);
+    add_seller_counters(&mut m, open_records, available_capacity);
+    m
+}
+
+/// A seller, team or queue as a script sees it, without counters: `id`, `name`,
+/// `attributes`.
+pub fn target_map(id: &str, name: &str, attributes: &serde_json::Map<String, Value>) -> Map {
     let mut m = Map::new();
     m.insert("id".into(), id.into());
     m.insert("name".into(), name.into());
     m.insert("attributes".into(), json_to_dynamic(&Value::Object(attributes.clone())));
+    m
+}
+
+/// Adds a seller's `open_records` and `available_capacity` (`()` when unlimited).
+pub fn add_seller_counters(m: &mut Map, open_records: u64, available_capacity: Option<i64>) {
     m.insert("open_records".into(), Dynamic::from_int(open_records as i64));
     m.insert(
         "available_capacity".into(),
         available_capacity.map(Dynamic::from_int).unwrap_or(Dynamic::UNIT),
     );
-    m
 }
 
 /// The variables of one evaluation context: `record`, pushed once, and optionally one
