@@ -133,26 +133,6 @@ struct RunTally {
     assigned: u64,
 }
 
-impl Run {
-    /// The run without its list of assigned records.
-    fn clone_without_records(&self) -> Run {
-        Run {
-            id: self.id.clone(),
-            segment_id: self.segment_id.clone(),
-            trigger: self.trigger,
-            status: self.status,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
-            duration_ms: self.duration_ms,
-            considered: self.considered,
-            assigned: self.assigned,
-            unassigned: self.unassigned,
-            error: self.error.clone(),
-            assigned_records: Vec::new(),
-        }
-    }
-}
-
 /// A run as one of its batches writes it: in progress (`runs_open`) until its last batch
 /// writes it finished (`runs`).
 pub(super) struct RunRow {
@@ -670,7 +650,14 @@ impl SellerCapacityActor {
             }
             run.unassigned = run.considered - run.assigned;
             // The row in progress carries the counts; the finished one the records too.
-            let row = if last { run.clone() } else { run.clone_without_records() };
+            let row = if last {
+                run.clone()
+            } else {
+                let records = std::mem::take(&mut run.assigned_records);
+                let row = run.clone();
+                run.assigned_records = records;
+                row
+            };
             batch.run = Some(RunRow {
                 run: row,
                 seq,

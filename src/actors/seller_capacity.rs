@@ -94,8 +94,7 @@ impl SellerCapacityActor {
         let settings = store::get_json::<Settings>(&txn.open_table(tables::SETTINGS)?, "settings")?.unwrap_or_default();
         drop(txn);
         let book = load_book(&store)?;
-        let next_record_seq = load_meta(&store, "next_seq")?;
-        let next_run_seq = load_meta(&store, "next_run")?;
+        let (next_record_seq, next_run_seq) = load_sequences(&store)?;
         let mut actor = SellerCapacityActor {
             store,
             sellers,
@@ -152,20 +151,23 @@ impl SellerCapacityActor {
             }
             Err(e) => tracing::error!(error = %e, "reloading counters after a failed commit"),
         }
-        match (load_meta(&self.store, "next_seq"), load_meta(&self.store, "next_run")) {
-            (Ok(seq), Ok(run)) => {
+        match load_sequences(&self.store) {
+            Ok((seq, run)) => {
                 self.next_record_seq = seq;
                 self.next_run_seq = run;
             }
-            (Err(e), _) | (_, Err(e)) => tracing::error!(error = %e, "reloading sequences after a failed commit"),
+            Err(e) => tracing::error!(error = %e, "reloading sequences after a failed commit"),
         }
     }
 }
 
-/// A counter of the meta table (1 when never written).
-fn load_meta(store: &Store, key: &str) -> Result<u64, Error> {
+/// The numbers of the next record (arrival order) and the next run (1 when never
+/// written).
+fn load_sequences(store: &Store) -> Result<(u64, u64), Error> {
     let txn = store.read()?;
-    Ok(txn.open_table(tables::META)?.get(key)?.map(|v| v.value()).unwrap_or(1))
+    let meta = txn.open_table(tables::META)?;
+    let next = |key: &str| -> Result<u64, Error> { Ok(meta.get(key)?.map(|v| v.value()).unwrap_or(1)) };
+    Ok((next("next_seq")?, next("next_run")?))
 }
 
 /// The counters part of the book, from the store.

@@ -111,7 +111,7 @@ pub fn presegment(
         &input.attributes,
     ));
     let segment =
-        segments_first_match(catalog, scripting, &input.record_type, &mut record).map(|s| s.map(|s| s.id.clone()));
+        first_matching_segment(catalog, scripting, &input.record_type, &mut record).map(|s| s.map(|s| s.id.clone()));
     Presegmented {
         generation: catalog.generation,
         created_on,
@@ -153,7 +153,7 @@ pub fn process(
             rec.error_details = None;
             let segmented = match presegmented {
                 Some(found) => found.map(|id| id.and_then(|id| env.catalog.segments.get(&id).cloned())),
-                None => segment(env, rec, &mut record),
+                None => first_matching_segment(env.catalog, env.scripting, &rec.record_type, &mut record),
             };
             match segmented {
                 Err(details) => {
@@ -224,11 +224,7 @@ pub fn process(
 }
 
 /// The first active segment of the record's type whose condition holds.
-fn segment(env: &Env<'_>, rec: &StoredRecord, record: &mut Bindings) -> Result<Option<Arc<CatalogSegment>>, String> {
-    segments_first_match(env.catalog, env.scripting, &rec.record_type, record)
-}
-
-fn segments_first_match(
+fn first_matching_segment(
     catalog: &SegmentCatalog,
     scripting: &Scripting,
     record_type: &crate::domain::RecordType,
