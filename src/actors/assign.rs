@@ -69,8 +69,8 @@ impl SellerCapacityActor {
 
     /// The record as stored, or as a queued batch will store it, with its row.
     fn load_record(&self, id: &Id) -> Result<Option<CurrentRow>, Error> {
-        let txn = self.store.read()?;
-        self.current_record(&txn, id)
+        let stored = crate::store::records::RecordReader::open(&self.store.read()?)?;
+        self.current_record(&stored, id)
     }
 }
 

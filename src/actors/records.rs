@@ -28,7 +28,7 @@ use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::pipeline::engine::{self, Env, Mode, OwnerChange, Presegmented};
 use crate::store::history::{ChangedBy, HistoryEntry};
-use crate::store::records::{RecordRow, RecordWriter, SCOPE_ALL, read_record_row, segment_scope, view_page};
+use crate::store::records::{RecordReader, RecordRow, RecordWriter, SCOPE_ALL, segment_scope, view_page};
 use crate::store::{self, StoreError, tables};
 
 /// Records per processing batch (and per start-up resume step).
@@ -392,14 +392,14 @@ type OwnerChangeOf = (Id, RecordType, OwnerChange, Option<Id>);
 
 impl SellerCapacityActor {
     /// The record as stored, or as a queued batch will store it.
-    pub(super) fn current_record(&self, txn: &redb::ReadTransaction, id: &Id) -> Result<Option<CurrentRow>, Error> {
+    pub(super) fn current_record(&self, stored: &RecordReader, id: &Id) -> Result<Option<CurrentRow>, Error> {
         if let Some(p) = self.pending.get(id) {
             return Ok(Some((
                 p.batch.records[p.index].clone(),
                 p.batch.rows[p.index].bytes().to_vec(),
             )));
         }
-        Ok(read_record_row(txn, id.as_str())?)
+        Ok(stored.row(id.as_str())?)
     }
 
     /// Runs the engine over a batch. A panic in the engine is a bug, but it must cost only
@@ -534,10 +534,10 @@ impl SellerCapacityActor {
     ) -> Result<(BatchWrite, Vec<Id>), Error> {
         self.refresh_book();
         let loaded: Vec<CurrentRow> = {
-            let txn = self.store.read()?;
+            let stored = RecordReader::open(&self.store.read()?)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(r) = self.current_record(&txn, id)? {
+                if let Some(r) = self.current_record(&stored, id)? {
                     out.push(r);
                 }
             }
@@ -873,7 +873,7 @@ impl SellerCapacityActor {
         // Per slot, its last version segmented on the way in (the merged record's fields).
         let mut pre_of: Vec<Option<Presegmented>> = Vec::with_capacity(n_inputs);
         {
-            let txn = self.store.read()?;
+            let stored = RecordReader::open(&self.store.read()?)?;
             for (i, input) in inputs.into_iter().enumerate() {
                 let seq = first_seq + i as u64;
                 let pre = presegmented.get_mut(i).and_then(Option::take);
@@ -886,7 +886,7 @@ impl SellerCapacityActor {
                         positions.push(k);
                     }
                     None => {
-                        let old = self.current_record(&txn, &input.id)?;
+                        let old = self.current_record(&stored, &input.id)?;
                         let k = merged.len();
                         slot_of.insert(input.id.clone(), k);
                         let (rec, changed) = merge(old.as_ref().map(|(r, _)| r), input, seq, arrived, now);
@@ -1055,7 +1055,7 @@ impl Handler<SetOpen> for SellerCapacityActor {
             .store
             .read()
             .map_err(Error::from)
-            .and_then(|txn| self.current_record(&txn, &msg.id));
+            .and_then(|txn| self.current_record(&RecordReader::open(&txn)?, &msg.id));
         let old = match current {
             Ok(Some(r)) => r,
             Ok(None) => return ready(Err(Error::not_found("record", msg.id.to_string()))),

@@ -168,14 +168,22 @@ pub fn read_record(txn: &redb::ReadTransaction, id: &str) -> Result<Option<Store
     }
 }
 
-/// Reads one record with its row bytes.
-pub fn read_record_row(txn: &redb::ReadTransaction, id: &str) -> Result<Option<(StoredRecord, Vec<u8>)>, StoreError> {
-    let t = txn.open_table(tables::RECORDS)?;
-    match t.get(id)? {
-        None => Ok(None),
-        Some(v) => {
-            let bytes = v.value().to_vec();
-            Ok(Some((decode_record(id, &bytes)?, bytes)))
+/// The records table of one read transaction, opened once for the many reads of a batch.
+pub struct RecordReader(redb::ReadOnlyTable<&'static str, &'static [u8]>);
+
+impl RecordReader {
+    pub fn open(txn: &redb::ReadTransaction) -> Result<RecordReader, StoreError> {
+        Ok(RecordReader(txn.open_table(tables::RECORDS)?))
+    }
+
+    /// One record with its row bytes.
+    pub fn row(&self, id: &str) -> Result<Option<(StoredRecord, Vec<u8>)>, StoreError> {
+        match self.0.get(id)? {
+            None => Ok(None),
+            Some(v) => {
+                let bytes = v.value().to_vec();
+                Ok(Some((decode_record(id, &bytes)?, bytes)))
+            }
         }
     }
 }
