@@ -1,6 +1,7 @@
 //! Micro-benchmarks (criterion) of the hot functions of record processing, on W1:
-//! deciding one lead, encoding and decoding a record row, and one durable commit of a
-//! 1000-lead batch (records, monitor-view index, history) into a real redb file.
+//! deciding one lead, segmenting one, encoding and decoding a record row, parsing a
+//! 1000-lead batch body, and one durable commit of a 1000-lead batch (records,
+//! monitor-view index, history) into a real redb file.
 //!
 //! `cargo bench --bench hot` (add `-- <filter>` for one group). Compare runs with
 //! criterion's own report: a regression shows as "Performance has regressed".
@@ -123,6 +124,25 @@ fn rows(c: &mut Criterion) {
     });
 }
 
+fn parse(c: &mut Criterion) {
+    let mut body = String::from(r#"{"records":["#);
+    for i in 0..1000 {
+        if i > 0 {
+            body.push(',');
+        }
+        w1::write_lead_json(i, &mut body);
+    }
+    body.push_str("]}");
+    let parsed = allot::ops::records::parse_ingest_body(body.as_bytes());
+    assert!(
+        parsed.is_ok_and(|(records, batch)| records.len() == 1000 && batch),
+        "the W1 body parses"
+    );
+    c.bench_function("http/parse a 1000-lead W1 batch body (strict, typed)", |b| {
+        b.iter(|| allot::ops::records::parse_ingest_body(black_box(body.as_bytes())))
+    });
+}
+
 fn history_entry(rec: &StoredRecord) -> HistoryEntry {
     HistoryEntry {
         id: String::new(),
@@ -180,5 +200,5 @@ fn commit(c: &mut Criterion) {
     store.close();
 }
 
-criterion_group!(benches, decide, scripts, rows, commit);
+criterion_group!(benches, decide, scripts, rows, parse, commit);
 criterion_main!(benches);
