@@ -920,21 +920,16 @@ impl SellerCapacityActor {
         let pre: Vec<Option<Presegmented>> = order.iter().map(|&k| pre_of[k].take()).collect();
         let (decided, changes) = self.decide(&loaded, pre, now);
         drop(loaded);
-        let records: Vec<StoredRecord> = if order.len() == merged.len() {
-            // Every record was processed (the usual case): `decided` is in processing
-            // order, put it back in slot order.
-            let mut slots: Vec<Option<StoredRecord>> = (0..merged.len()).map(|_| None).collect();
-            for (k, rec) in order.into_iter().zip(decided) {
-                slots[k] = Some(rec);
-            }
-            slots.into_iter().flatten().collect()
-        } else {
-            let mut records = merged.clone();
-            for (k, rec) in order.into_iter().zip(decided) {
-                records[k] = rec;
-            }
-            records
-        };
+        // Back in slot order: decided records, and closed ones as merged.
+        let mut decided_at: Vec<Option<StoredRecord>> = (0..merged.len()).map(|_| None).collect();
+        for (k, rec) in order.into_iter().zip(decided) {
+            decided_at[k] = Some(rec);
+        }
+        let records: Vec<StoredRecord> = decided_at
+            .into_iter()
+            .zip(&merged)
+            .map(|(decided, merged)| decided.unwrap_or_else(|| merged.clone()))
+            .collect();
         let extras = self.outcome_rows(&changes, now, ChangedBy::Rule, "system");
         self.next_record_seq = first_seq + n_inputs as u64;
         let batch = BatchWrite::new(
