@@ -95,8 +95,9 @@ fn round_robin_scope_organization_shares_one_order_across_rules() {
     assert_eq!(owners(&views), ["s1", "s2", "s1", "s2"], "one organization-wide order");
 }
 
-#[test]
-fn round_robin_scope_rule_keeps_one_order_per_rule() {
+/// Round robin by rule: sellers s1 and s2; segment a (record.seg == "a") with rule ra,
+/// segment b with rule rb, each over any seller.
+fn two_rules_over_two_sellers_with_rule_scope() -> TestApp {
     let app = TestApp::spawn();
     let r = app.put(
         "/api/v1/settings",
@@ -110,6 +111,12 @@ fn round_robin_scope_rule_keeps_one_order_per_rule() {
     segment(&app, "b", json!({"condition": "record.seg == \"b\""}));
     rule(&app, "a", "ra", json!({}));
     rule(&app, "b", "rb", json!({}));
+    app
+}
+
+#[test]
+fn round_robin_scope_rule_keeps_one_order_per_rule() {
+    let app = two_rules_over_two_sellers_with_rule_scope();
     let seq = ["a", "b", "a", "b", "a", "b"];
     let views = post_batch_wait(
         &app,
@@ -138,19 +145,7 @@ fn round_robin_scope_rule_keeps_one_order_per_rule() {
 
 #[test]
 fn round_robin_rule_scope_order_is_exact_when_a_seller_is_used_by_two_rules_in_one_batch() {
-    let app = TestApp::spawn();
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "rule"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    for s in ["s1", "s2"] {
-        seller(&app, s, json!({}));
-    }
-    segment(&app, "a", json!({"condition": "record.seg == \"a\""}));
-    segment(&app, "b", json!({"condition": "record.seg == \"b\""}));
-    rule(&app, "a", "ra", json!({}));
-    rule(&app, "b", "rb", json!({}));
+    let app = two_rules_over_two_sellers_with_rule_scope();
     // ra: s1 then s2; rb: s1 (after ra's s2). Then restart: ra's order must be s1 next.
     let views = post_batch_wait(
         &app,
