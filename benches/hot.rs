@@ -9,14 +9,13 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use allot::domain::history::{ChangedBy, HistoryEntry};
 use allot::domain::record::{Owner, StoredRecord};
 use allot::pipeline::book::SellerBook;
 use allot::pipeline::catalog::SegmentCatalog;
 use allot::pipeline::engine::{self, Env, Mode, Rng};
 use allot::scripting::{Bindings, ScriptPurpose, Scripting};
-use allot::store::Store;
-use allot::store::history::{self, ChangedBy, HistoryEntry};
-use allot::store::records::{RecordRow, RecordWriter, decode_record, encode_record};
+use allot::store::{RecordBatch, RecordRow, Store, decode_record};
 use allot::w1;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
@@ -114,7 +113,10 @@ fn scripts(c: &mut Criterion) {
 fn rows(c: &mut Criterion) {
     let mut w = W1::new();
     let rec = w.processed(7);
-    let bytes = encode_record(&rec).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = RecordRow::new(None, &rec)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .bytes()
+        .to_vec();
     println!("a processed W1 lead's row: {} bytes", bytes.len());
     c.bench_function("rows/encode a W1 record row with its index keys", |b| {
         b.iter(|| RecordRow::new(None, black_box(&rec)))
@@ -172,25 +174,18 @@ fn commit(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let batch: Vec<(RecordRow, HistoryEntry)> = (0..1000)
-                    .map(|_| {
-                        next += 1;
-                        let rec = w.processed(next);
-                        let row = RecordRow::new(None, &rec).unwrap_or_else(|e| panic!("{e}"));
-                        (row, history_entry(&rec))
-                    })
-                    .collect();
+                let mut batch = RecordBatch::default();
+                for _ in 0..1000 {
+                    next += 1;
+                    let rec = w.processed(next);
+                    batch
+                        .rows
+                        .push(RecordRow::new(None, &rec).unwrap_or_else(|e| panic!("{e}")));
+                    batch.history.push(history_entry(&rec));
+                }
                 let started = Instant::now();
-                rt.block_on(store.write(move |txn| {
-                    let mut writer = RecordWriter::open(txn)?;
-                    for (row, _) in &batch {
-                        writer.apply(row)?;
-                    }
-                    writer.finish()?;
-                    let entries: Vec<HistoryEntry> = batch.iter().map(|(_, h)| h.clone()).collect();
-                    history::append(txn, &entries)
-                }))
-                .unwrap_or_else(|e| panic!("{e}"));
+                rt.block_on(store.write(move |txn| txn.apply(&batch)))
+                    .unwrap_or_else(|e| panic!("{e}"));
                 total += started.elapsed();
             }
             total

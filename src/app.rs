@@ -8,15 +8,16 @@ use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 
 use crate::actors::history::HistoryActor;
+use crate::actors::records::RecordActor;
 use crate::actors::scheduler::{SchedulerActor, StopScheduler};
 use crate::actors::segment::{SegmentActor, SubscribeCatalog};
-use crate::actors::seller_capacity::SellerCapacityActor;
 use crate::auth::Auth;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::http::metrics::Metrics;
 use crate::pipeline::catalog::SharedCatalog;
 use crate::scripting::Scripting;
+use crate::state::AppState;
 use crate::store::{Store, StoreError};
 
 /// How to run the server.
@@ -56,21 +57,6 @@ pub enum StartError {
     Bind { addr: String, source: std::io::Error },
 }
 
-/// Everything an operation needs; shared by the HTTP workers.
-pub struct AppState {
-    pub store: Store,
-    pub auth: Arc<Auth>,
-    pub scripting: Arc<Scripting>,
-    /// What record processing segments with (for segmenting records on the way in).
-    pub catalog: SharedCatalog,
-    pub clock: Arc<dyn Clock>,
-    pub metrics: Arc<Metrics>,
-    pub segments: Addr<SegmentActor>,
-    pub sellers: Addr<SellerCapacityActor>,
-    pub scheduler: Addr<SchedulerActor>,
-    pub history: Addr<HistoryActor>,
-}
-
 pub struct Application {
     addr: SocketAddr,
     server: Server,
@@ -91,26 +77,25 @@ impl Application {
 
         let mut segment_actor = SegmentActor::load(store.clone(), scripting.clone())?;
         let catalog = Arc::new(segment_actor.catalog());
-        let mut seller_actor =
-            SellerCapacityActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
+        let mut record_actor = RecordActor::load(store.clone(), catalog, scripting.clone(), config.clock.clone())?;
         let shared_catalog = SharedCatalog::default();
-        seller_actor.share_catalog(shared_catalog.clone());
+        record_actor.share_catalog(shared_catalog.clone());
         let history_actor = HistoryActor::load(store.clone())?;
-        // Scripts run in the segment and seller actors: give each its own thread so that
+        // Scripts run in the segment and record actors: give each its own thread so that
         // they never stall the HTTP workers.
         let arbiters = vec![Arbiter::new(), Arbiter::new(), Arbiter::new()];
         // Named so that `top -H`, `perf` and the load driver's per-thread CPU say which is which.
         for (arbiter, name) in arbiters
             .iter()
-            .zip([c"allot-segments", c"allot-sellers", c"allot-schedhist"])
+            .zip([c"allot-segments", c"allot-records", c"allot-schedhist"])
         {
             arbiter.spawn_fn(move || name_this_thread(name));
         }
         let segments = SegmentActor::start_in_arbiter(&arbiters[0].handle(), |_| segment_actor);
-        let sellers = SellerCapacityActor::start_in_arbiter(&arbiters[1].handle(), |_| seller_actor);
+        let records = RecordActor::start_in_arbiter(&arbiters[1].handle(), |_| record_actor);
         // Scheduled runs go through the same path as "run now".
         let scheduler_actor =
-            match SchedulerActor::load(store.clone(), config.clock.clone(), sellers.clone().recipient()) {
+            match SchedulerActor::load(store.clone(), config.clock.clone(), records.clone().recipient()) {
                 Ok(a) => a,
                 Err(e) => {
                     stop(arbiters, &store);
@@ -119,7 +104,7 @@ impl Application {
             };
         let scheduler = SchedulerActor::start_in_arbiter(&arbiters[2].handle(), |_| scheduler_actor);
         let history = HistoryActor::start_in_arbiter(&arbiters[2].handle(), |_| history_actor);
-        segments.do_send(SubscribeCatalog(sellers.clone().recipient()));
+        segments.do_send(SubscribeCatalog(records.clone().recipient()));
 
         let state = actix_web::web::Data::new(AppState {
             store: store.clone(),
@@ -127,13 +112,13 @@ impl Application {
             scripting,
             catalog: shared_catalog,
             clock: config.clock.clone(),
-            metrics: Arc::new(Metrics::default()),
             segments,
-            sellers,
+            records,
             scheduler: scheduler.clone(),
             history,
         });
-        let (server, addr) = match listen(&config, state) {
+        let metrics = actix_web::web::Data::new(Metrics::default());
+        let (server, addr) = match listen(&config, state, metrics) {
             Ok(bound) => bound,
             Err(e) => {
                 // Nothing serves: stop the actors and the writer now, so that the data
@@ -172,11 +157,15 @@ impl Application {
 }
 
 /// Binds the HTTP server and starts it.
-fn listen(config: &ServeConfig, state: actix_web::web::Data<AppState>) -> Result<(Server, SocketAddr), StartError> {
+fn listen(
+    config: &ServeConfig,
+    state: actix_web::web::Data<AppState>,
+    metrics: actix_web::web::Data<Metrics>,
+) -> Result<(Server, SocketAddr), StartError> {
     // The factory runs once on each worker thread as it starts.
     let mut server = actix_web::HttpServer::new(move || {
         name_this_thread(c"allot-http");
-        crate::http::app(state.clone())
+        crate::http::app(state.clone(), metrics.clone())
     })
     .shutdown_timeout(10);
     if config.workers > 0 {

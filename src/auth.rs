@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::Error;
-use crate::store::{self, Store, tables};
+use crate::store::{Collection, Store};
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -132,9 +132,7 @@ impl Auth {
     /// Loads the stored tokens. With no `ALLOT_ADMIN_TOKEN` and no token at all, creates
     /// an administrator token and answers its secret so that the caller prints it once.
     pub async fn load(store: Store, admin_token: Option<String>) -> Result<(Arc<Auth>, Option<NewToken>), Error> {
-        let txn = store.read()?;
-        let stored: Vec<(String, StoredToken)> = store::load_all(&txn, tables::TOKENS)?;
-        drop(txn);
+        let stored: Vec<(String, StoredToken)> = store.read()?.load_all(Collection::Tokens)?;
         let mut by_hash = HashMap::new();
         for (id, t) in &stored {
             let mut hash = [0u8; 32];
@@ -197,7 +195,7 @@ impl Auth {
         };
         let key = id.clone();
         self.store
-            .write(move |txn| store::put_json(txn, tables::TOKENS, &key, &stored))
+            .write(move |txn| txn.put(Collection::Tokens, &key, &stored))
             .await?;
         let principal = Principal {
             id: id.clone(),
@@ -216,8 +214,7 @@ impl Auth {
     }
 
     pub fn list(&self) -> Result<Vec<TokenInfo>, Error> {
-        let txn = self.store.read()?;
-        let stored: Vec<(String, StoredToken)> = store::load_all(&txn, tables::TOKENS)?;
+        let stored: Vec<(String, StoredToken)> = self.store.read()?.load_all(Collection::Tokens)?;
         Ok(stored
             .into_iter()
             .map(|(id, t)| TokenInfo {
@@ -234,15 +231,8 @@ impl Auth {
         let removed: Option<String> = self
             .store
             .write(move |txn| {
-                let mut table = txn.open_table(tables::TOKENS)?;
-                let old = table.remove(key.as_str())?.map(|v| v.value().to_vec());
-                match old {
-                    None => Ok(None),
-                    Some(bytes) => {
-                        let t: StoredToken = store::decode(&key, &bytes)?;
-                        Ok::<_, Error>(Some(t.hash))
-                    }
-                }
+                let old: Option<StoredToken> = txn.take(Collection::Tokens, &key)?;
+                Ok::<_, Error>(old.map(|t| t.hash))
             })
             .await?;
         let hash_hex = removed.ok_or_else(|| Error::not_found("token", id))?;

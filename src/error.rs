@@ -1,8 +1,13 @@
-//! The error every operation answers. Only `http::error` turns it into a status and
-//! JSON; the codes here are the stable codes of the API contract.
+//! The error every operation answers: each layer's own error wrapped whole (the
+//! domain's [`Invalid`], the scripts' [`ScriptError`], the store's [`StoreError`]), plus
+//! what only the operations know (roles, missing objects, conflicts). Each variant has
+//! one stable code of the contract ([`Error::code`]); `http::error` maps codes to
+//! statuses in one table.
 
 use serde_json::{Value, json};
 
+use crate::domain::Invalid;
+use crate::scripting::ScriptError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,10 +16,10 @@ pub enum Error {
     InvalidJson(String),
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("{field}: {message}")]
-    Validation { field: String, message: String },
     #[error("{0}")]
-    Script(#[from] crate::scripting::ScriptError),
+    Validation(#[from] Invalid),
+    #[error("{0}")]
+    Script(#[from] ScriptError),
     #[error("a valid bearer token is required")]
     Unauthorized,
     #[error("{0}")]
@@ -26,50 +31,84 @@ pub enum Error {
     NoRoute { method: String, path: String },
     #[error("{0}")]
     Conflict(String),
-    #[error("internal error")]
+    /// The store failed; the cause is kept for the log, never shown to a client.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The stable codes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidJson,
+    PayloadTooLarge,
+    ValidationFailed,
+    ScriptError,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidJson => "invalid_json",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::ScriptError => "script_error",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Internal => "internal",
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::Validation {
-            field: field.into(),
-            message: message.into(),
-        }
+        Error::Validation(Invalid::new(field, message))
     }
 
     pub fn not_found(kind: &'static str, id: impl Into<String>) -> Error {
         Error::NotFound { kind, id: id.into() }
     }
 
+    pub fn kind(&self) -> ErrorCode {
+        match self {
+            Error::InvalidJson(_) => ErrorCode::InvalidJson,
+            Error::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            Error::Validation(_) => ErrorCode::ValidationFailed,
+            Error::Script(_) => ErrorCode::ScriptError,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::NotFound { .. } | Error::NoRoute { .. } => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
     /// The stable code of the contract.
     pub fn code(&self) -> &'static str {
-        match self {
-            Error::InvalidJson(_) => "invalid_json",
-            Error::PayloadTooLarge { .. } => "payload_too_large",
-            Error::Validation { .. } => "validation_failed",
-            Error::Script(_) => "script_error",
-            Error::Unauthorized => "unauthorized",
-            Error::Forbidden(_) => "forbidden",
-            Error::NotFound { .. } | Error::NoRoute { .. } => "not_found",
-            Error::Conflict(_) => "conflict",
-            Error::Internal(_) => "internal",
-        }
+        self.kind().as_str()
     }
 
     /// What a client may see; internals are never leaked.
     pub fn public_message(&self) -> String {
-        match self {
-            Error::Internal(_) => "internal error; the server log has the cause".to_string(),
-            other => other.to_string(),
+        match self.kind() {
+            ErrorCode::Internal => "internal error; the server log has the cause".to_string(),
+            _ => self.to_string(),
         }
     }
 
     pub fn details(&self) -> Option<Value> {
         match self {
-            Error::Validation { field, .. } => Some(json!({ "field": field })),
+            Error::Validation(Invalid { field, .. }) => Some(json!({ "field": field })),
             Error::Script(e) => Some(e.details()),
             Error::NotFound { kind, id } => Some(json!({ "kind": kind, "id": id })),
             Error::NoRoute { method, path } => Some(json!({ "method": method, "path": path })),
@@ -77,23 +116,3 @@ impl Error {
         }
     }
 }
-
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        Error::Internal(e.to_string())
-    }
-}
-
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self { Error::from(StoreError::from(e)) }
-        }
-    )*};
-}
-from_redb!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);

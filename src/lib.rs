@@ -24,9 +24,11 @@ pub mod bench;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod json;
 pub mod ops;
 pub mod pipeline;
 pub mod scripting;
+pub mod state;
 pub mod store;
 pub mod w1;
 

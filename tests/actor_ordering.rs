@@ -9,18 +9,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use allot::actors::assign::ManualAssign;
-use allot::actors::records::Ingest;
+use allot::actors::records::sellers::GetSellerView;
+use allot::actors::records::{Ingest, ManualAssign, RecordActor};
 use allot::actors::segment::{PutRule, SegmentActor, SubscribeCatalog};
-use allot::actors::seller_capacity::{GetSellerView, SellerCapacityActor};
 use allot::actors::table::Put;
 use allot::domain::clock::SystemClock;
 use allot::domain::config::{Rule, Segment, Seller};
 use allot::domain::record::{Owner, RecordInput, Stage, StatusReason};
 use allot::domain::{Id, RecordType};
 use allot::scripting::Scripting;
-use allot::store::Store;
-use allot::store::records::{RecordRow, RecordWriter, read_record};
+use allot::store::{ReadTxn, RecordBatch, RecordRow, Store};
 use serde_json::json;
 
 fn id(s: &str) -> Id {
@@ -29,15 +27,15 @@ fn id(s: &str) -> Id {
 
 /// The segment and seller-capacity actors on a fresh store, with sellers s1 and s3 and
 /// one segment `m` for every lead, whose rule assigns round robin to any seller.
-async fn start() -> (tempfile::TempDir, Store, Addr<SellerCapacityActor>) {
+async fn start() -> (tempfile::TempDir, Store, Addr<RecordActor>) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let scripting = Arc::new(Scripting::new());
     let mut segment_actor = SegmentActor::load(store.clone(), scripting.clone()).unwrap();
     let catalog = Arc::new(segment_actor.catalog());
-    let seller_actor = SellerCapacityActor::load(store.clone(), catalog, scripting, Arc::new(SystemClock)).unwrap();
+    let seller_actor = RecordActor::load(store.clone(), catalog, scripting, Arc::new(SystemClock)).unwrap();
     let segments = SegmentActor::start_in_arbiter(&Arbiter::new().handle(), |_| segment_actor);
-    let sellers = SellerCapacityActor::start_in_arbiter(&Arbiter::new().handle(), |_| seller_actor);
+    let sellers = RecordActor::start_in_arbiter(&Arbiter::new().handle(), |_| seller_actor);
     segments
         .send(SubscribeCatalog(sellers.clone().recipient()))
         .await
@@ -116,7 +114,7 @@ async fn a_manual_assignment_queued_behind_an_ingest_is_not_overwritten_by_its_p
 
         let deadline = Instant::now() + Duration::from_secs(10);
         let rec = loop {
-            let rec = read_record(&store.read().unwrap(), rec_id.as_str()).unwrap().unwrap();
+            let rec = read_record(&store.read().unwrap(), rec_id.as_str());
             if rec.stage == Stage::Processed || Instant::now() > deadline {
                 break rec;
             }
@@ -168,14 +166,15 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
         }
         Ok::<(), allot::store::StoreError>(())
     });
-    let tamper = store.write(|txn| {
-        let (mut rec, bytes) = read_record_row_in(txn, "r0")?;
-        let old = rec.clone();
-        rec.name = "changed behind the actor's back".into();
-        let mut writer = RecordWriter::open(txn)?;
-        writer.apply(&RecordRow::new(Some((&old, bytes.as_slice())), &rec)?)?;
-        writer.finish()
-    });
+    // r0's row as the first ingest committed it.
+    let (old, bytes) = store.read().unwrap().records().unwrap().row("r0").unwrap().unwrap();
+    let mut changed = old.clone();
+    changed.name = "changed behind the actor's back".into();
+    let tamper_row = RecordBatch {
+        rows: vec![RecordRow::new(Some((&old, bytes.as_slice())), &changed).unwrap()],
+        ..RecordBatch::default()
+    };
+    let tamper = store.write(move |txn| txn.apply(&tamper_row));
     // Decided on the old row while the writer is held; then one more batch behind it.
     let stale = ingest("r0", "second");
     let behind = ingest("r1", "behind");
@@ -190,13 +189,10 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
     assert!(behind.is_err(), "the batch queued behind it is refused too: {behind:?}");
     let txn = store.read().unwrap();
     assert!(
-        read_record(&txn, "r1").unwrap().is_none(),
+        txn.record("r1").unwrap().is_none(),
         "nothing of the refused batch is stored"
     );
-    assert_eq!(
-        read_record(&txn, "r0").unwrap().unwrap().name,
-        "changed behind the actor's back"
-    );
+    assert_eq!(read_record(&txn, "r0").name, "changed behind the actor's back");
     drop(txn);
 
     // Resynchronised: the next batches are decided on the store, and the counters in
@@ -211,7 +207,7 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
     let txn = store.read().unwrap();
     let mut owned = std::collections::HashMap::<String, u64>::new();
     for r in ["r0", "r1", "r2"] {
-        let rec = read_record(&txn, r).unwrap().unwrap();
+        let rec = read_record(&txn, r);
         assert_eq!(
             rec.name,
             format!("after {}", ["r0", "r1", "r2"].iter().position(|x| *x == r).unwrap())
@@ -228,15 +224,8 @@ async fn a_failed_commit_refuses_the_batches_behind_it_and_the_actor_resynchroni
     }
 }
 
-fn read_record_row_in(
-    txn: &redb::WriteTransaction,
-    rec_id: &str,
-) -> Result<(allot::domain::record::StoredRecord, Vec<u8>), allot::store::StoreError> {
-    use redb::ReadableTable;
-    let table = txn.open_table(allot::store::tables::RECORDS)?;
-    let bytes = table
-        .get(rec_id)?
-        .map(|v| v.value().to_vec())
-        .ok_or_else(|| allot::store::StoreError::StaleRow(rec_id.to_string()))?;
-    Ok((allot::store::records::decode_record(rec_id, &bytes)?, bytes))
+fn read_record(txn: &ReadTxn, rec_id: &str) -> allot::domain::record::StoredRecord {
+    txn.record(rec_id)
+        .unwrap_or_else(|e| panic!("reading {rec_id}: {e}"))
+        .unwrap_or_else(|| panic!("{rec_id} is stored"))
 }

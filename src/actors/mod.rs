@@ -3,17 +3,17 @@
 //!
 //! - [`segment::SegmentActor`]: segments, rules, sequences, record-type schemas and
 //!   their compiled scripts;
-//! - [`seller_capacity::SellerCapacityActor`]: sellers, teams, queues, settings,
-//!   open-record counts and round-robin order;
+//! - [`records::RecordActor`]: every record change (ingest, processing, runs, manual
+//!   assignment, close/reopen), and what it decides on: sellers, teams, queues,
+//!   settings, open-record counts and round-robin order;
 //! - [`scheduler::SchedulerActor`]: one reassignment schedule per segment;
-//! - [`history::HistoryActor`]: run history and assignment history.
+//! - [`history::HistoryActor`]: run history and assignment history;
+//! - [`table`]: the configuration tables actors hold, and their generic messages.
 
-pub mod assign;
 pub mod history;
 pub mod records;
 pub mod scheduler;
 pub mod segment;
-pub mod seller_capacity;
 pub mod table;
 
 use crate::error::Error;

@@ -24,16 +24,13 @@ use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
-use redb::ReadableTable;
-use serde::Serialize;
 use tokio_cron_scheduler::{Job, JobScheduler};
-use utoipa::ToSchema;
 
 use crate::domain::Id;
 use crate::domain::clock::Clock;
-use crate::domain::schedule::{Schedule, ScheduleBody};
+use crate::domain::schedule::{Schedule, ScheduleBody, ScheduleView};
 use crate::error::Error;
-use crate::store::{self, Store, tables};
+use crate::store::{Collection, Store};
 
 /// How long a call into the job library may take before it is given up (and logged).
 const JOB_CALL_TIMEOUT: StdDuration = StdDuration::from_secs(5);
@@ -46,16 +43,6 @@ pub struct ScheduledRun {
     pub segment_id: Id,
     /// The instant the schedule named (the run itself starts up to ~0.5 s later).
     pub scheduled_for: DateTime<Utc>,
-}
-
-/// A schedule as the API shows it: the body, its segment and its next run.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-pub struct ScheduleView {
-    pub segment_id: Id,
-    #[serde(flatten)]
-    pub schedule: ScheduleBody,
-    /// When the next scheduled run fires (UTC); null when none is ahead.
-    pub next_run_at: Option<DateTime<Utc>>,
 }
 
 /// The one-shot job armed for a schedule.
@@ -87,9 +74,8 @@ pub struct SchedulerActor {
 impl SchedulerActor {
     /// Loads every stored schedule. `runs` receives a [`ScheduledRun`] whenever one is due.
     pub fn load(store: Store, clock: Arc<dyn Clock>, runs: Recipient<ScheduledRun>) -> Result<SchedulerActor, Error> {
-        let txn = store.read()?;
         let mut schedules = BTreeMap::new();
-        for (key, body) in store::load_all::<ScheduleBody>(&txn, tables::SCHEDULES)? {
+        for (key, body) in store.read()?.load_all::<ScheduleBody>(Collection::Schedules)? {
             let id = Id::parse("id", &key)
                 .map_err(|_| Error::Internal(format!("stored schedule id {key:?} is not an id")))?;
             match Schedule::parse(body) {
@@ -110,7 +96,6 @@ impl SchedulerActor {
                 }
             }
         }
-        drop(txn);
         Ok(SchedulerActor {
             store,
             clock,
@@ -324,18 +309,15 @@ impl Handler<PutSchedule> for SchedulerActor {
     fn handle(&mut self, msg: PutSchedule, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
         let key = msg.segment_id.to_string();
-        let bytes = serde_json::to_vec(msg.schedule.body());
+        let body = msg.schedule.body().clone();
         AtomicResponse::new(Box::pin(
             async move {
-                let bytes = bytes.map_err(|e| Error::Internal(e.to_string()))?;
                 let created = store
                     .write(move |txn| {
-                        if txn.open_table(tables::SEGMENTS)?.get(key.as_str())?.is_none() {
+                        if !txn.contains(Collection::Segments, &key)? {
                             return Err(Error::not_found("segment", key.clone()));
                         }
-                        let mut table = txn.open_table(tables::SCHEDULES)?;
-                        let existed = table.insert(key.as_str(), bytes.as_slice())?.is_some();
-                        Ok::<_, Error>(!existed)
+                        Ok::<_, Error>(txn.put(Collection::Schedules, &key, &body)?)
                     })
                     .await?;
                 Ok::<_, Error>((created, msg))
@@ -388,13 +370,7 @@ impl Handler<DeleteSchedule> for SchedulerActor {
         let key = msg.0.to_string();
         AtomicResponse::new(Box::pin(
             async move {
-                let existed = store
-                    .write(move |txn| {
-                        let mut table = txn.open_table(tables::SCHEDULES)?;
-                        let existed = table.remove(key.as_str())?.is_some();
-                        Ok::<_, Error>(existed)
-                    })
-                    .await?;
+                let existed = store.write(move |txn| txn.delete(Collection::Schedules, &key)).await?;
                 if !existed {
                     return Err(Error::not_found("schedule", msg.0.to_string()));
                 }

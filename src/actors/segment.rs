@@ -5,46 +5,32 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use actix::prelude::*;
-use redb::ReadableTable;
 
-use super::table::{ConfigTable, HoldsTable, Item, Page, config_handlers};
+use super::table::{ConfigTable, HoldsTable, Item, config_handlers};
 use crate::domain::config::{RecordTypeSchema, Rule, Segment, Sequence, TargetKind, TargetMatch};
-use crate::domain::{Id, RecordType};
+use crate::domain::{Id, Page, RecordType};
 use crate::error::Error;
 use crate::pipeline::catalog::{CatalogChanged, CatalogRule, CatalogSegment, SegmentCatalog};
 use crate::scripting::{Script, ScriptPurpose, Scripting};
-use crate::store::{self, Store, StoreError, keys, tables};
+use crate::store::{Collection, Store, StoreError, WriteTxn};
 
 impl Item for Segment {
     const KIND: &'static str = "segment";
-    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::SEGMENTS;
+    const COLLECTION: Collection = Collection::Segments;
 
-    fn cascade_delete(txn: &redb::WriteTransaction, id: &str) -> Result<(), StoreError> {
-        let mut rules = txn.open_table(tables::RULES)?;
-        let prefix = rule_key_prefix(id);
-        let end = String::from_utf8_lossy(&keys::prefix_end(prefix.as_bytes())).into_owned();
-        rules.retain_in(prefix.as_str()..end.as_str(), |_, _| false)?;
-        txn.open_table(tables::SCHEDULES)?.remove(id)?;
+    fn cascade_delete(txn: &WriteTxn, id: &str) -> Result<(), StoreError> {
+        txn.delete_rules_of(id)?;
+        txn.delete(Collection::Schedules, id)?;
         Ok(())
     }
 }
 impl Item for Sequence {
     const KIND: &'static str = "sequence";
-    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::SEQUENCES;
+    const COLLECTION: Collection = Collection::Sequences;
 }
 impl Item for RecordTypeSchema {
     const KIND: &'static str = "record type schema";
-    const TABLE: redb::TableDefinition<'static, &'static str, &'static [u8]> = tables::RECORD_TYPES;
-}
-
-/// `segment/rule`: `/` never occurs in an id, so the key is unambiguous and a segment's
-/// rules are one key range.
-fn rule_key(segment: &str, rule: &str) -> String {
-    format!("{segment}/{rule}")
-}
-
-fn rule_key_prefix(segment: &str) -> String {
-    format!("{segment}/")
+    const COLLECTION: Collection = Collection::RecordTypes;
 }
 
 /// The scripts of one rule, compiled.
@@ -75,18 +61,10 @@ impl SegmentActor {
         let segments: ConfigTable<Segment> = ConfigTable::load(&store)?;
         let sequences = ConfigTable::load(&store)?;
         let schemas = ConfigTable::load(&store)?;
-        let txn = store.read()?;
         let mut rules: BTreeMap<Id, BTreeMap<Id, Rule>> = BTreeMap::new();
-        for (key, rule) in store::load_all::<Rule>(&txn, tables::RULES)? {
-            let Some((seg, rid)) = key.split_once('/') else {
-                continue;
-            };
-            let (Ok(seg), Ok(rid)) = (Id::parse("id", seg), Id::parse("id", rid)) else {
-                continue;
-            };
+        for (seg, rid, rule) in store.read()?.rules()? {
             rules.entry(seg).or_default().insert(rid, rule);
         }
-        drop(txn);
         let mut actor = SegmentActor {
             store,
             scripting,
@@ -208,9 +186,7 @@ impl SegmentActor {
             .compile(purpose, source)
             .map_err(|e| e.in_script(field))?;
         if let (Some(script), Some((rt, schema))) = (&script, schema) {
-            self.scripting
-                .check_schema(script, rt.as_str(), schema)
-                .map_err(|e| e.in_script(field))?;
+            crate::scripting::check_schema(script, rt.as_str(), schema).map_err(|e| e.in_script(field))?;
         }
         Ok(script)
     }
@@ -305,7 +281,7 @@ impl HoldsTable<Sequence> for SegmentActor {
         self.store.clone()
     }
     fn check(&mut self, _id: &Id, value: &Sequence) -> Result<(), Error> {
-        value.validate()
+        Ok(value.validate()?)
     }
     fn after_put(&mut self, _id: &Id) {
         self.publish();
@@ -324,7 +300,7 @@ impl HoldsTable<RecordTypeSchema> for SegmentActor {
     }
     fn check(&mut self, id: &Id, value: &RecordTypeSchema) -> Result<(), Error> {
         RecordType::parse("record_type", id.as_str())?;
-        value.validate()
+        Ok(value.validate()?)
     }
     fn after_put(&mut self, _id: &Id) {
         self.publish();
@@ -362,22 +338,18 @@ impl Handler<PutRule> for SegmentActor {
             Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
         };
         let store = self.store.clone();
-        let key = rule_key(msg.segment_id.as_str(), msg.rule_id.as_str());
-        let bytes = match serde_json::to_vec(&msg.rule) {
-            Ok(b) => b,
-            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(Error::Internal(e.to_string()))))),
-        };
         let segment_key = msg.segment_id.to_string();
+        let rule_key = msg.rule_id.to_string();
+        let rule = Arc::new(msg.rule.clone());
         AtomicResponse::new(Box::pin(
             async move {
                 let created = store
                     .write(move |txn| {
                         // The segment may have been deleted since the check.
-                        if txn.open_table(tables::SEGMENTS)?.get(segment_key.as_str())?.is_none() {
+                        if !txn.contains(Collection::Segments, &segment_key)? {
                             return Err(Error::not_found("segment", segment_key.clone()));
                         }
-                        let mut t = txn.open_table(tables::RULES)?;
-                        Ok(t.insert(key.as_str(), bytes.as_slice())?.is_none())
+                        Ok(txn.put_rule(&segment_key, &rule_key, &rule)?)
                     })
                     .await?;
                 Ok::<_, Error>((created, msg, compiled))
@@ -463,12 +435,11 @@ impl Handler<DeleteRule> for SegmentActor {
     type Result = AtomicResponse<Self, Result<(), Error>>;
     fn handle(&mut self, msg: DeleteRule, _: &mut Context<Self>) -> Self::Result {
         let store = self.store.clone();
-        let key = rule_key(msg.segment_id.as_str(), msg.rule_id.as_str());
+        let segment_key = msg.segment_id.to_string();
+        let rule_key = msg.rule_id.to_string();
         AtomicResponse::new(Box::pin(
             async move {
-                let existed = store
-                    .write(move |txn| Ok::<_, Error>(txn.open_table(tables::RULES)?.remove(key.as_str())?.is_some()))
-                    .await?;
+                let existed = store.write(move |txn| txn.delete_rule(&segment_key, &rule_key)).await?;
                 if !existed {
                     return Err(Error::not_found("rule", msg.rule_id.to_string()));
                 }

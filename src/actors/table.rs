@@ -1,4 +1,4 @@
-//! A configuration table held in an actor's memory and persisted in redb, with the
+//! A configuration table held in an actor's memory and persisted in the store, with the
 //! generic messages every configuration kind answers: put (upsert), get, list, delete.
 //!
 //! The store is the truth; the in-memory map changes only after the write committed,
@@ -8,22 +8,21 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use actix::prelude::*;
-use redb::TableDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::domain::Id;
+use crate::domain::{Id, Page};
 use crate::error::Error;
-use crate::store::{self, Store};
+use crate::store::{Collection, Store, StoreError, WriteTxn};
 
 /// A configuration kind (seller, team, ...).
-pub trait Item: Clone + Serialize + DeserializeOwned + Send + Unpin + 'static {
+pub trait Item: Clone + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     /// The name used in errors (`seller`, `segment`, ...).
     const KIND: &'static str;
-    const TABLE: TableDefinition<'static, &'static str, &'static [u8]>;
+    const COLLECTION: Collection;
 
     /// Removes what belongs to `id` in the same transaction that deletes it.
-    fn cascade_delete(_txn: &redb::WriteTransaction, _id: &str) -> Result<(), crate::store::StoreError> {
+    fn cascade_delete(_txn: &WriteTxn, _id: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -71,7 +70,7 @@ impl<T: Item> ConfigTable<T> {
     pub fn load(store: &Store) -> Result<ConfigTable<T>, Error> {
         let txn = store.read()?;
         let mut items = BTreeMap::new();
-        for (key, value) in store::load_all::<T>(&txn, T::TABLE)? {
+        for (key, value) in txn.load_all::<T>(T::COLLECTION)? {
             let id = Id::parse("id", &key)
                 .map_err(|_| Error::Internal(format!("stored {} id {key:?} is not an id", T::KIND)))?;
             items.insert(id, value);
@@ -111,49 +110,27 @@ impl<T: Item> ConfigTable<T> {
     }
 }
 
-/// A page of a list and the cursor of the next one.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<String>,
-}
-
-impl<T> Page<T> {
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
-    }
-}
-
 /// Writes `value` under `id`; answers whether it was created (not replaced).
 pub async fn persist_put<T: Item>(store: &Store, id: &Id, value: &T) -> Result<bool, Error> {
     let key = id.to_string();
-    let bytes = serde_json::to_vec(value).map_err(|e| Error::Internal(e.to_string()))?;
-    store
-        .write(move |txn| {
-            let mut table = txn.open_table(T::TABLE)?;
-            let existed = table.insert(key.as_str(), bytes.as_slice())?.is_some();
-            Ok::<_, Error>(!existed)
-        })
-        .await
+    let value = std::sync::Arc::new(value.clone());
+    Ok(store
+        .write(move |txn| txn.put(T::COLLECTION, &key, value.as_ref()))
+        .await?)
 }
 
-/// Removes `id`; answers whether it existed.
+/// Removes `id` and what belongs to it; answers whether it existed.
 pub async fn persist_delete<T: Item>(store: &Store, id: &Id) -> Result<bool, Error> {
     let key = id.to_string();
-    store
+    Ok(store
         .write(move |txn| {
-            let mut table = txn.open_table(T::TABLE)?;
-            let existed = table.remove(key.as_str())?.is_some();
-            drop(table);
+            let existed = txn.delete(T::COLLECTION, &key)?;
             if existed {
                 T::cascade_delete(txn, &key)?;
             }
-            Ok::<_, Error>(existed)
+            Ok::<_, StoreError>(existed)
         })
-        .await
+        .await?)
 }
 
 /// Upsert `value` under `id`. Answers `true` when created.
@@ -270,7 +247,7 @@ macro_rules! config_handlers {
         }
 
         impl actix::Handler<$crate::actors::table::List<$ty>> for $actor {
-            type Result = Result<$crate::actors::table::Page<($crate::domain::Id, $ty)>, $crate::error::Error>;
+            type Result = Result<$crate::domain::Page<($crate::domain::Id, $ty)>, $crate::error::Error>;
             fn handle(&mut self, msg: $crate::actors::table::List<$ty>, _: &mut Self::Context) -> Self::Result {
                 use $crate::actors::table::HoldsTable;
                 Ok(<Self as HoldsTable<$ty>>::table(self).page(msg.after.as_deref(), msg.limit))

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::Invalid;
 use super::ids::{Id, RecordType};
-use crate::error::Error;
 
 pub type Attributes = Map<String, Value>;
 
@@ -125,9 +125,9 @@ pub struct TimeOff {
 }
 
 /// Parses `HH:MM` (00:00–23:59, or 24:00 as an interval end).
-pub fn parse_hhmm(field: &str, raw: &str, allow_24: bool) -> Result<NaiveTime, Error> {
+pub fn parse_hhmm(field: &str, raw: &str, allow_24: bool) -> Result<NaiveTime, Invalid> {
     let bad = || {
-        Error::validation(
+        Invalid::new(
             field,
             format!("{raw:?} is not a time; write HH:MM on a 24-hour clock, e.g. \"09:30\""),
         )
@@ -141,28 +141,28 @@ pub fn parse_hhmm(field: &str, raw: &str, allow_24: bool) -> Result<NaiveTime, E
     NaiveTime::parse_from_str(raw, "%H:%M").map_err(|_| bad())
 }
 
-pub fn parse_timezone(field: &str, raw: &str) -> Result<chrono_tz::Tz, Error> {
+pub fn parse_timezone(field: &str, raw: &str) -> Result<chrono_tz::Tz, Invalid> {
     raw.parse::<chrono_tz::Tz>().map_err(|_| {
-        Error::validation(
+        Invalid::new(
             field,
             format!("{raw:?} is not an IANA time zone; use a name such as \"Europe/London\""),
         )
     })
 }
 
-fn require_name(field: &str, name: &str) -> Result<(), Error> {
+fn require_name(field: &str, name: &str) -> Result<(), Invalid> {
     if name.trim().is_empty() || name.len() > 256 {
-        return Err(Error::validation(field, "a name has 1 to 256 characters"));
+        return Err(Invalid::new(field, "a name has 1 to 256 characters"));
     }
     Ok(())
 }
 
 impl Seller {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
         for (i, role) in self.roles.iter().enumerate() {
             if role.trim().is_empty() {
-                return Err(Error::validation(format!("roles[{i}]"), "a role is a non-empty string"));
+                return Err(Invalid::new(format!("roles[{i}]"), "a role is a non-empty string"));
             }
         }
         if let Some(a) = &self.availability {
@@ -173,7 +173,7 @@ impl Seller {
 }
 
 impl Availability {
-    pub fn validate(&self, at: &str) -> Result<(), Error> {
+    pub fn validate(&self, at: &str) -> Result<(), Invalid> {
         parse_timezone(&format!("{at}.timezone"), &self.timezone)?;
         if let Some(hours) = &self.working_hours {
             for (day, intervals) in hours {
@@ -186,14 +186,14 @@ impl Availability {
                     let s = parse_hhmm(&field, start, false)?;
                     let e = parse_hhmm(&field, end, true)?;
                     if s >= e {
-                        return Err(Error::validation(field, "an interval's start must be before its end"));
+                        return Err(Invalid::new(field, "an interval's start must be before its end"));
                     }
                 }
             }
         }
         for (i, off) in self.time_off.iter().enumerate() {
             if off.start >= off.end {
-                return Err(Error::validation(
+                return Err(Invalid::new(
                     format!("{at}.time_off[{i}]"),
                     "time off must start before it ends",
                 ));
@@ -215,7 +215,7 @@ pub struct Team {
 }
 
 impl Team {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)
     }
 }
@@ -230,7 +230,7 @@ pub struct Queue {
 }
 
 impl Queue {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)
     }
 }
@@ -265,11 +265,11 @@ pub enum StepKind {
 }
 
 impl Sequence {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
         for (i, step) in self.steps.iter().enumerate() {
             if step.kind == StepKind::Wait && step.wait_hours.is_none() {
-                return Err(Error::validation(
+                return Err(Invalid::new(
                     format!("steps[{i}].wait_hours"),
                     "a wait step needs wait_hours",
                 ));
@@ -302,10 +302,10 @@ pub struct Segment {
 }
 
 impl Segment {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
         if self.priority < 1 {
-            return Err(Error::validation("priority", "priority is an integer of at least 1"));
+            return Err(Invalid::new("priority", "priority is an integer of at least 1"));
         }
         Ok(())
     }
@@ -381,15 +381,15 @@ pub enum DistributionMethod {
 }
 
 impl Rule {
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
         if self.priority < 1 {
-            return Err(Error::validation("priority", "priority is an integer of at least 1"));
+            return Err(Invalid::new("priority", "priority is an integer of at least 1"));
         }
         // Ten years: beyond it a window means nothing and date arithmetic could overflow.
         const MAX_HOURS: u32 = 87_600;
         if self.created_within_hours.is_some_and(|h| !(1..=MAX_HOURS).contains(&h)) {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "created_within_hours",
                 format!("created_within_hours is 1 to {MAX_HOURS}, or null"),
             ));
@@ -398,7 +398,7 @@ impl Rule {
             .assignment_window_hours
             .is_some_and(|h| !(1..=MAX_HOURS).contains(&h))
         {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "assignment_window_hours",
                 format!("assignment_window_hours is 1 to {MAX_HOURS}, or null"),
             ));
@@ -407,7 +407,7 @@ impl Rule {
         match to.matching {
             TargetMatch::Condition => {
                 if to.condition.as_deref().is_none_or(|c| c.trim().is_empty()) {
-                    return Err(Error::validation(
+                    return Err(Invalid::new(
                         "assign_to.condition",
                         "match \"condition\" needs a condition script",
                     ));
@@ -415,19 +415,13 @@ impl Rule {
             }
             TargetMatch::Ids => {
                 if to.ids.is_empty() {
-                    return Err(Error::validation(
-                        "assign_to.ids",
-                        "match \"ids\" needs at least one id",
-                    ));
+                    return Err(Invalid::new("assign_to.ids", "match \"ids\" needs at least one id"));
                 }
             }
             TargetMatch::Any => {}
         }
         if to.matching != TargetMatch::Ids && !to.ids.is_empty() {
-            return Err(Error::validation(
-                "assign_to.ids",
-                "ids are only used with match \"ids\"",
-            ));
+            return Err(Invalid::new("assign_to.ids", "ids are only used with match \"ids\""));
         }
         let d = &self.distribution;
         let method_ok = match to.kind {
@@ -444,20 +438,17 @@ impl Rule {
                 TargetKind::Sellers => "round_robin, load_balancing or script",
                 _ => "single or random",
             };
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "distribution.method",
                 format!("for this assign_to.type the method is one of {allowed}"),
             ));
         }
         if d.method == DistributionMethod::Script {
             if d.script.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                return Err(Error::validation(
-                    "distribution.script",
-                    "method \"script\" needs a script",
-                ));
+                return Err(Invalid::new("distribution.script", "method \"script\" needs a script"));
             }
         } else if d.script.is_some() {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "distribution.script",
                 "a script is only used with method \"script\"",
             ));
@@ -465,7 +456,7 @@ impl Rule {
         if let Some(h) = d.available_within_hours
             && !(1..=120).contains(&h)
         {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "distribution.available_within_hours",
                 "available_within_hours is 1 to 120, or null",
             ));
@@ -502,9 +493,9 @@ impl Settings {
         500
     }
 
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         if !(1..=Self::RUN_LIMIT_MAX).contains(&self.max_records_per_run) {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 "max_records_per_run",
                 format!("max_records_per_run is 1 to {}", Self::RUN_LIMIT_MAX),
             ));
@@ -557,16 +548,16 @@ impl RecordTypeSchema {
     /// Field names scripts see besides attributes; an attribute may not shadow them.
     pub const BUILTIN_FIELDS: [&'static str; 6] = ["id", "record_type", "name", "topic", "created_on", "age_hours"];
 
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         for name in self.attributes.keys() {
             if name.is_empty() || name.len() > 128 {
-                return Err(Error::validation(
+                return Err(Invalid::new(
                     format!("attributes.{name}"),
                     "an attribute name has 1 to 128 characters",
                 ));
             }
             if Self::BUILTIN_FIELDS.contains(&name.as_str()) {
-                return Err(Error::validation(
+                return Err(Invalid::new(
                     format!("attributes.{name}"),
                     format!("{name:?} is a built-in record field and cannot be an attribute"),
                 ));

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::error::Error;
+use super::Invalid;
 
 /// A client-chosen id: 1–128 characters from `[A-Za-z0-9_.:-]`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
@@ -21,9 +21,9 @@ impl std::borrow::Borrow<str> for Id {
 impl Id {
     pub const MAX_LEN: usize = 128;
 
-    pub fn parse(field: &str, raw: &str) -> Result<Id, Error> {
+    pub fn parse(field: &str, raw: &str) -> Result<Id, Invalid> {
         if raw.is_empty() || raw.len() > Self::MAX_LEN {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 field,
                 format!("an id has 1 to {} characters", Self::MAX_LEN),
             ));
@@ -32,7 +32,7 @@ impl Id {
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
         {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 field,
                 format!("{bad:?} is not allowed in an id; use letters, digits, '_', '.', ':' or '-'"),
             ));
@@ -54,7 +54,7 @@ impl fmt::Display for Id {
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        Id::parse("id", &raw).map_err(|e| serde::de::Error::custom(e.public_message()))
+        Id::parse("id", &raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -65,7 +65,7 @@ impl<'de> Deserialize<'de> for Id {
 pub struct RecordType(String);
 
 impl RecordType {
-    pub fn parse(field: &str, raw: &str) -> Result<RecordType, Error> {
+    pub fn parse(field: &str, raw: &str) -> Result<RecordType, Invalid> {
         let ok = !raw.is_empty()
             && raw.len() <= 64
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
@@ -75,7 +75,7 @@ impl RecordType {
         if ok {
             Ok(RecordType(raw.to_string()))
         } else {
-            Err(Error::validation(
+            Err(Invalid::new(
                 field,
                 format!("{raw:?} is not a record type; use a lower-case identifier such as \"lead\""),
             ))
@@ -96,7 +96,7 @@ impl fmt::Display for RecordType {
 impl<'de> Deserialize<'de> for RecordType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        RecordType::parse("record_type", &raw).map_err(|e| serde::de::Error::custom(e.public_message()))
+        RecordType::parse("record_type", &raw).map_err(serde::de::Error::custom)
     }
 }
 

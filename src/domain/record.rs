@@ -199,12 +199,13 @@ impl View {
         View::NeedsAttention,
     ];
 
+    /// The view's code in stored index keys: fixed, since stored keys carry it.
     pub fn code(self) -> u8 {
         match self {
-            View::ToBeProcessed => crate::store::keys::VIEW_TO_BE_PROCESSED,
-            View::Processed => crate::store::keys::VIEW_PROCESSED,
-            View::Unassigned => crate::store::keys::VIEW_UNASSIGNED,
-            View::NeedsAttention => crate::store::keys::VIEW_NEEDS_ATTENTION,
+            View::ToBeProcessed => 0,
+            View::Processed => 1,
+            View::Unassigned => 2,
+            View::NeedsAttention => 3,
         }
     }
 }

@@ -11,8 +11,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::Invalid;
 use super::config::{Weekday, parse_hhmm, parse_timezone};
-use crate::error::Error;
 
 /// `PUT /segments/{id}/schedule`: when a segment's reassignment runs on its own.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -31,9 +31,19 @@ pub struct ScheduleBody {
     pub timezone: String,
 }
 
+/// A schedule as the API shows it: the body, its segment and its next run.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct ScheduleView {
+    pub segment_id: super::Id,
+    #[serde(flatten)]
+    pub schedule: ScheduleBody,
+    /// When the next scheduled run fires (UTC); null when none is ahead.
+    pub next_run_at: Option<DateTime<Utc>>,
+}
+
 impl ScheduleBody {
     /// Checks the body; [`Schedule::parse`] is the same check keeping the parsed values.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), Invalid> {
         Schedule::parse(self.clone()).map(|_| ())
     }
 }
@@ -54,26 +64,26 @@ impl Schedule {
     /// The most runs a day, per the product this follows.
     pub const MAX_TIMES: usize = 2;
 
-    pub fn parse(body: ScheduleBody) -> Result<Schedule, Error> {
+    pub fn parse(body: ScheduleBody) -> Result<Schedule, Invalid> {
         let start_date = parse_date("start_date", &body.start_date)?;
 
         if body.days.is_empty() {
-            return Err(Error::validation("days", "a schedule runs on at least one day"));
+            return Err(Invalid::new("days", "a schedule runs on at least one day"));
         }
         let mut days = [false; 7];
         for day in &body.days {
             let i = day.to_chrono().num_days_from_monday() as usize;
             if days[i] {
-                return Err(Error::validation("days", "each day is listed once"));
+                return Err(Invalid::new("days", "each day is listed once"));
             }
             days[i] = true;
         }
 
         if body.times.is_empty() {
-            return Err(Error::validation("times", "a schedule runs at one or two times a day"));
+            return Err(Invalid::new("times", "a schedule runs at one or two times a day"));
         }
         if body.times.len() > Self::MAX_TIMES {
-            return Err(Error::validation(
+            return Err(Invalid::new(
                 format!("times[{}]", Self::MAX_TIMES),
                 "a schedule runs at most twice a day",
             ));
@@ -84,7 +94,7 @@ impl Schedule {
         }
         times.sort();
         if times.windows(2).any(|w| w[0] == w[1]) {
-            return Err(Error::validation("times", "the two times of a day must differ"));
+            return Err(Invalid::new("times", "the two times of a day must differ"));
         }
 
         let tz = parse_timezone("timezone", &body.timezone)?;
@@ -133,15 +143,15 @@ impl Schedule {
 }
 
 impl TryFrom<ScheduleBody> for Schedule {
-    type Error = Error;
-    fn try_from(body: ScheduleBody) -> Result<Schedule, Error> {
+    type Error = Invalid;
+    fn try_from(body: ScheduleBody) -> Result<Schedule, Invalid> {
         Schedule::parse(body)
     }
 }
 
-fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, Error> {
+fn parse_date(field: &str, raw: &str) -> Result<NaiveDate, Invalid> {
     let bad = || {
-        Error::validation(
+        Invalid::new(
             field,
             format!("{raw:?} is not a date; write YYYY-MM-DD, e.g. \"2026-11-24\""),
         )
@@ -210,9 +220,9 @@ mod tests {
     ];
     const WEEKDAYS: [Weekday; 5] = [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri];
 
-    fn field_of(r: Result<Schedule, Error>) -> String {
+    fn field_of(r: Result<Schedule, Invalid>) -> String {
         match r {
-            Err(Error::Validation { field, .. }) => field,
+            Err(Invalid { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
         }
     }

@@ -4,25 +4,31 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
+
+/// The status of each stable code: the one place that says it.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidJson => StatusCode::BAD_REQUEST,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::ValidationFailed | ErrorCode::ScriptError => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
 
 impl ResponseError for Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Error::InvalidJson(_) => StatusCode::BAD_REQUEST,
-            Error::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Validation { .. } | Error::Script(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound { .. } | Error::NoRoute { .. } => StatusCode::NOT_FOUND,
-            Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        status_of(self.kind())
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Error::Internal(cause) = self {
-            tracing::error!(%cause, "internal error");
+        if self.kind() == ErrorCode::Internal {
+            // The whole cause chain, for the operator; the client sees an opaque message.
+            tracing::error!(error = %self, cause = ?self, "internal error");
         }
         let mut error = json!({ "code": self.code(), "message": self.public_message() });
         if let Some(details) = self.details() {

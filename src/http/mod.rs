@@ -5,7 +5,6 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod routes;
-mod strict;
 
 use std::time::Instant;
 
@@ -17,8 +16,9 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
 
-use crate::app::AppState;
+use self::metrics::Metrics;
 use crate::error::Error;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -44,6 +44,7 @@ fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
 
 pub fn app(
     state: Data<AppState>,
+    metrics: Data<Metrics>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -56,6 +57,7 @@ pub fn app(
     let (app, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
     let api = web::Data::new(finish_openapi(api));
     app.app_data(state)
+        .app_data(metrics)
         .app_data(api)
         .route("/openapi.json", web::get().to(openapi_json))
         .default_service(web::to(|req: HttpRequest| async move {
@@ -67,16 +69,16 @@ pub fn app(
         .wrap_fn(|req, srv| {
             use actix_web::dev::Service;
             let started = Instant::now();
-            let state = req.app_data::<Data<AppState>>().cloned();
+            let metrics = req.app_data::<Data<Metrics>>().cloned();
             let method = req.method().to_string();
             let fut = srv.call(req);
             async move {
                 let res = fut.await?;
-                if let Some(state) = state {
+                if let Some(metrics) = metrics {
                     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
                     let status = res.status().as_u16();
                     let seconds = started.elapsed().as_secs_f64();
-                    state.metrics.observe(&method, &route, status, seconds);
+                    metrics.observe(&method, &route, status, seconds);
                     tracing::debug!(%method, %route, status, ms = seconds * 1e3, "request");
                 }
                 Ok(res)

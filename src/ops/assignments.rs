@@ -4,16 +4,17 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::PageQuery;
-use crate::actors::assign::{AssignResult, EligibleSeller, EligibleSellers, ManualAssign};
 use crate::actors::history::ListAssignments;
 use crate::actors::mailbox;
-use crate::actors::table::Page;
-use crate::app::AppState;
+use crate::actors::records::{EligibleSellers, ManualAssign};
 use crate::auth::{Permission, Principal};
 use crate::domain::Id;
+use crate::domain::Page;
+use crate::domain::history::{AssignResult, HistoryEntry, HistoryFilter};
 use crate::domain::record::{Owner, OwnerKind};
+use crate::domain::seller::EligibleSeller;
 use crate::error::Error;
-use crate::store::history::HistoryEntry;
+use crate::state::AppState;
 
 /// Most records one manual assignment may name.
 pub const MAX_RECORDS: usize = 1000;
@@ -60,7 +61,7 @@ pub async fn assign(s: &AppState, who: &Principal, req: AssignRequest) -> Result
         AssigneeKind::Seller => OwnerKind::Seller,
         AssigneeKind::Team => OwnerKind::Team,
     };
-    s.sellers
+    s.records
         .send(ManualAssign {
             record_ids: req.record_ids,
             assignee: Owner {
@@ -77,7 +78,7 @@ pub async fn assign(s: &AppState, who: &Principal, req: AssignRequest) -> Result
 pub async fn eligible_sellers(s: &AppState, who: &Principal, record_id: &str) -> Result<Vec<EligibleSeller>, Error> {
     who.require(Permission::ReadConfig)?;
     let id = Id::parse("id", record_id)?;
-    s.sellers.send(EligibleSellers(id)).await.map_err(mailbox)?
+    s.records.send(EligibleSellers(id)).await.map_err(mailbox)?
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -100,9 +101,11 @@ pub async fn history(s: &AppState, who: &Principal, q: HistoryQuery) -> Result<P
     .limit()?;
     s.history
         .send(ListAssignments {
-            record_type: q.record_type,
-            record_id: q.record_id,
-            seller_id: q.seller_id,
+            filter: HistoryFilter {
+                record_type: q.record_type,
+                record_id: q.record_id,
+                seller_id: q.seller_id,
+            },
             after: q.after,
             limit,
         })

@@ -6,20 +6,22 @@ use utoipa::ToSchema;
 
 use super::PageQuery;
 use crate::actors::mailbox;
-use crate::actors::scheduler::{GetSchedule, ScheduleView, SegmentDeleted};
+use crate::actors::records::sellers::{FindMissing, GetSellerView, GetSettings, ListSellerViews, PutSettings, RefKind};
+use crate::actors::scheduler::{GetSchedule, SegmentDeleted};
 use crate::actors::segment::{DeleteRule, GetRule, ListRules, PutRule, SegmentsOfType};
-use crate::actors::seller_capacity::{
-    FindMissing, GetSellerView, GetSettings, ListSellerViews, PutSettings, RefKind, SellerView,
-};
-use crate::actors::table::{Delete, Get, List, Page, Put};
-use crate::app::AppState;
+use crate::actors::table::{Delete, Get, List, Put};
 use crate::auth::{NewToken, Permission, Principal, Role, TokenInfo};
+use crate::domain::Page;
 use crate::domain::config::{
     Queue, RecordTypeSchema, Rule, Segment, Seller, Sequence, Settings, TargetKind, TargetMatch, Team,
 };
+use crate::domain::record::View;
+use crate::domain::schedule::ScheduleView;
+use crate::domain::seller::SellerView;
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
-use crate::store::{keys, tables};
+use crate::state::AppState;
+use crate::store::Scope;
 
 /// A configuration object with its id, as every `GET` answers it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -36,7 +38,7 @@ pub struct Saved<T> {
 }
 
 fn parse_id(raw: &str) -> Result<Id, Error> {
-    Id::parse("id", raw)
+    Ok(Id::parse("id", raw)?)
 }
 
 // ---- sellers ----
@@ -45,26 +47,26 @@ pub async fn put_seller(s: &AppState, who: &Principal, id: &str, seller: Seller)
     who.require(Permission::Configure)?;
     let id = parse_id(id)?;
     let created = s
-        .sellers
+        .records
         .send(Put {
             id: id.clone(),
             value: seller,
         })
         .await
         .map_err(mailbox)??;
-    let object = s.sellers.send(GetSellerView(id)).await.map_err(mailbox)??;
+    let object = s.records.send(GetSellerView(id)).await.map_err(mailbox)??;
     Ok(Saved { created, object })
 }
 
 pub async fn get_seller(s: &AppState, who: &Principal, id: &str) -> Result<SellerView, Error> {
     who.require(Permission::ReadConfig)?;
-    s.sellers.send(GetSellerView(parse_id(id)?)).await.map_err(mailbox)?
+    s.records.send(GetSellerView(parse_id(id)?)).await.map_err(mailbox)?
 }
 
 pub async fn list_sellers(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<SellerView>, Error> {
     who.require(Permission::ReadConfig)?;
     let limit = q.limit()?;
-    s.sellers
+    s.records
         .send(ListSellerViews {
             after: q.after.clone(),
             limit,
@@ -75,7 +77,7 @@ pub async fn list_sellers(s: &AppState, who: &Principal, q: &PageQuery) -> Resul
 
 pub async fn delete_seller(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
     who.require(Permission::Configure)?;
-    s.sellers
+    s.records
         .send(Delete::<Seller>::new(parse_id(id)?))
         .await
         .map_err(mailbox)?
@@ -87,7 +89,7 @@ pub async fn put_team(s: &AppState, who: &Principal, id: &str, team: Team) -> Re
     who.require(Permission::Configure)?;
     let id = parse_id(id)?;
     let created = s
-        .sellers
+        .records
         .send(Put {
             id: id.clone(),
             value: team.clone(),
@@ -103,14 +105,14 @@ pub async fn put_team(s: &AppState, who: &Principal, id: &str, team: Team) -> Re
 pub async fn get_team(s: &AppState, who: &Principal, id: &str) -> Result<WithId<Team>, Error> {
     who.require(Permission::ReadConfig)?;
     let id = parse_id(id)?;
-    let object = s.sellers.send(Get::<Team>::new(id.clone())).await.map_err(mailbox)??;
+    let object = s.records.send(Get::<Team>::new(id.clone())).await.map_err(mailbox)??;
     Ok(WithId { id, object })
 }
 
 pub async fn list_teams(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<Team>>, Error> {
     who.require(Permission::ReadConfig)?;
     let page = s
-        .sellers
+        .records
         .send(List::<Team>::new(q.after.clone(), q.limit()?))
         .await
         .map_err(mailbox)??;
@@ -119,7 +121,7 @@ pub async fn list_teams(s: &AppState, who: &Principal, q: &PageQuery) -> Result<
 
 pub async fn delete_team(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
     who.require(Permission::Configure)?;
-    s.sellers
+    s.records
         .send(Delete::<Team>::new(parse_id(id)?))
         .await
         .map_err(mailbox)?
@@ -129,7 +131,7 @@ pub async fn put_queue(s: &AppState, who: &Principal, id: &str, queue: Queue) ->
     who.require(Permission::Configure)?;
     let id = parse_id(id)?;
     let created = s
-        .sellers
+        .records
         .send(Put {
             id: id.clone(),
             value: queue.clone(),
@@ -145,14 +147,14 @@ pub async fn put_queue(s: &AppState, who: &Principal, id: &str, queue: Queue) ->
 pub async fn get_queue(s: &AppState, who: &Principal, id: &str) -> Result<WithId<Queue>, Error> {
     who.require(Permission::ReadConfig)?;
     let id = parse_id(id)?;
-    let object = s.sellers.send(Get::<Queue>::new(id.clone())).await.map_err(mailbox)??;
+    let object = s.records.send(Get::<Queue>::new(id.clone())).await.map_err(mailbox)??;
     Ok(WithId { id, object })
 }
 
 pub async fn list_queues(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<Queue>>, Error> {
     who.require(Permission::ReadConfig)?;
     let page = s
-        .sellers
+        .records
         .send(List::<Queue>::new(q.after.clone(), q.limit()?))
         .await
         .map_err(mailbox)??;
@@ -161,7 +163,7 @@ pub async fn list_queues(s: &AppState, who: &Principal, q: &PageQuery) -> Result
 
 pub async fn delete_queue(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
     who.require(Permission::Configure)?;
-    s.sellers
+    s.records
         .send(Delete::<Queue>::new(parse_id(id)?))
         .await
         .map_err(mailbox)?
@@ -245,14 +247,9 @@ async fn segment_view(s: &AppState, id: Id, segment: Segment) -> Result<SegmentV
 
 /// The `unassigned` view count of a segment's scope.
 fn unassigned_count(s: &AppState, id: &Id) -> Result<u64, Error> {
-    let txn = s.store.read()?;
-    let table = txn.open_table(tables::VIEW_COUNTS)?;
-    let key = keys::count_key(&format!("s:{id}"), crate::store::keys::VIEW_UNASSIGNED);
-    Ok(table
-        .get(key.as_slice())
-        .map_err(crate::store::StoreError::from)?
-        .map(|v| v.value())
-        .unwrap_or(0))
+    Ok(s.store
+        .read()?
+        .view_count(Scope::Segment(id.as_str()), View::Unassigned)?)
 }
 
 pub async fn put_segment(
@@ -380,7 +377,7 @@ async fn check_rule_references(s: &AppState, rule: &Rule) -> Result<(), Error> {
         TargetKind::Queue => RefKind::Queue,
     };
     let missing = s
-        .sellers
+        .records
         .send(FindMissing {
             kind,
             ids: rule.assign_to.ids.clone(),
@@ -478,12 +475,12 @@ pub async fn delete_rule(s: &AppState, who: &Principal, segment_id: &str, rule_i
 
 pub async fn get_settings(s: &AppState, who: &Principal) -> Result<Settings, Error> {
     who.require(Permission::ReadConfig)?;
-    s.sellers.send(GetSettings).await.map_err(mailbox)
+    s.records.send(GetSettings).await.map_err(mailbox)
 }
 
 pub async fn put_settings(s: &AppState, who: &Principal, settings: Settings) -> Result<Settings, Error> {
     who.require(Permission::Administer)?;
-    s.sellers.send(PutSettings(settings.clone())).await.map_err(mailbox)??;
+    s.records.send(PutSettings(settings.clone())).await.map_err(mailbox)??;
     Ok(settings)
 }
 

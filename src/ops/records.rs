@@ -9,19 +9,20 @@ use utoipa::{IntoParams, ToSchema};
 use super::PageQuery;
 use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
-use crate::actors::records::{Ingest, Ingested, Run, RunSegment, RunTrigger, SetOpen};
+use crate::actors::records::{Ingest, Ingested, RunSegment, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
-use crate::actors::table::{Get, Page};
-use crate::app::AppState;
+use crate::actors::table::Get;
 use crate::auth::{Permission, Principal};
+use crate::domain::Page;
 use crate::domain::config::{Segment, Settings};
 use crate::domain::record::{RecordInput, StatusView, View};
+use crate::domain::run::{Run, RunTrigger};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
-use crate::http::extract::from_value;
+use crate::json::from_value;
 use crate::pipeline::engine;
-use crate::store::records::{read_record, segment_scope, type_scope, view_count, view_page};
-use crate::store::{keys, tables};
+use crate::state::AppState;
+use crate::store::{ReadTxn, Scope};
 
 /// Most records one `POST /records` may carry.
 pub const MAX_BATCH: usize = 1000;
@@ -83,7 +84,7 @@ impl<'de> serde::de::Visitor<'de> for IngestBodyVisitor {
 /// Parses the ingest body and checks the batch size, naming the failing field. Answers
 /// the records and whether they came as `{"records": [...]}`.
 pub fn parse_ingest_body(bytes: &[u8]) -> Result<(Vec<RecordInput>, bool), Error> {
-    let (records, batch) = match crate::http::extract::parse_json::<IngestBody>(bytes)? {
+    let (records, batch) = match crate::json::parse_json::<IngestBody>(bytes)? {
         IngestBody::Batch(records) => (records, true),
         IngestBody::Single(fields) => (vec![from_value::<RecordInput>(Value::Object(fields))?], false),
     };
@@ -123,7 +124,7 @@ pub async fn ingest(s: &AppState, who: &Principal, body: &[u8], wait: bool) -> R
     let (records, batch) = parse_ingest_body(body)?;
     let accepted = records.len();
     let ingested = s
-        .sellers
+        .records
         .send(presegmented(s, records, wait, batch))
         .await
         .map_err(mailbox)??;
@@ -137,14 +138,16 @@ pub fn get_record(s: &AppState, who: &Principal, id: &str) -> Result<StatusView,
     who.require(Permission::ReadRecords)?;
     let id = Id::parse("id", id)?;
     let txn = s.store.read()?;
-    let rec = read_record(&txn, id.as_str())?.ok_or_else(|| Error::not_found("record", id.to_string()))?;
+    let rec = txn
+        .record(id.as_str())?
+        .ok_or_else(|| Error::not_found("record", id.to_string()))?;
     Ok(rec.status_view(s.clock.now()))
 }
 
 pub async fn set_open(s: &AppState, who: &Principal, id: &str, open: bool) -> Result<StatusView, Error> {
     who.require(Permission::WriteRecords)?;
     let id = Id::parse("id", id)?;
-    s.sellers.send(SetOpen { id, open }).await.map_err(mailbox)?
+    s.records.send(SetOpen { id, open }).await.map_err(mailbox)?
 }
 
 #[derive(Debug, Clone, Deserialize, IntoParams)]
@@ -172,9 +175,14 @@ pub fn list_records(s: &AppState, who: &Principal, q: &RecordListQuery) -> Resul
         .as_deref()
         .map(|t| RecordType::parse("record_type", t))
         .transpose()?;
-    let scope = match (&q.segment_id, &record_type) {
-        (Some(seg), _) => segment_scope(Id::parse("segment_id", seg)?.as_str()),
-        (None, Some(rt)) => type_scope(rt.as_str()),
+    let segment_id = q
+        .segment_id
+        .as_deref()
+        .map(|seg| Id::parse("segment_id", seg))
+        .transpose()?;
+    let scope = match (&segment_id, &record_type) {
+        (Some(seg), _) => Scope::Segment(seg.as_str()),
+        (None, Some(rt)) => Scope::Type(rt.as_str()),
         (None, None) => {
             return Err(Error::validation("record_type", "give a record_type or a segment_id"));
         }
@@ -185,11 +193,12 @@ pub fn list_records(s: &AppState, who: &Principal, q: &RecordListQuery) -> Resul
         .map(|c| hex::decode(c).map_err(|_| Error::validation("after", "not a cursor of this list")))
         .transpose()?;
     let txn = s.store.read()?;
-    let (ids, next) = view_page(&txn, &scope, view, after.as_deref(), limit)?;
+    let (ids, next) = txn.view_page(scope, view, after.as_deref(), limit)?;
+    let records = txn.records()?;
     let now = s.clock.now();
     let mut items = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(rec) = read_record(&txn, &id)?
+        if let Some(rec) = records.get(&id)?
             && record_type.as_ref().is_none_or(|rt| *rt == rec.record_type)
         {
             items.push(rec.status_view(now));
@@ -211,14 +220,14 @@ pub struct Summary {
     pub has_unassigned: bool,
 }
 
-fn summary_of(txn: &redb::ReadTransaction, rt: &RecordType) -> Result<Summary, Error> {
-    let scope = type_scope(rt.as_str());
-    let unassigned = view_count(txn, &scope, View::Unassigned)?;
+fn summary_of(txn: &ReadTxn, rt: &RecordType) -> Result<Summary, Error> {
+    let scope = Scope::Type(rt.as_str());
+    let unassigned = txn.view_count(scope, View::Unassigned)?;
     Ok(Summary {
-        to_be_processed: view_count(txn, &scope, View::ToBeProcessed)?,
-        processed: view_count(txn, &scope, View::Processed)?,
+        to_be_processed: txn.view_count(scope, View::ToBeProcessed)?,
+        processed: txn.view_count(scope, View::Processed)?,
         unassigned,
-        needs_attention: view_count(txn, &scope, View::NeedsAttention)?,
+        needs_attention: txn.view_count(scope, View::NeedsAttention)?,
         has_unassigned: unassigned > 0,
     })
 }
@@ -249,21 +258,7 @@ pub async fn list_record_types(s: &AppState, who: &Principal) -> Result<Vec<Reco
         .into_iter()
         .collect();
     let txn = s.store.read()?;
-    {
-        let counts = txn.open_table(tables::VIEW_COUNTS)?;
-        let start = b"t:".to_vec();
-        let end = keys::prefix_end(&start);
-        for row in counts.range(start.as_slice()..end.as_slice())? {
-            let (k, _) = row?;
-            let key = k.value();
-            if let Some(nul) = key.iter().position(|b| *b == 0)
-                && let Ok(name) = std::str::from_utf8(&key[2..nul])
-                && let Ok(rt) = RecordType::parse("record_type", name)
-            {
-                types.insert(rt);
-            }
-        }
-    }
+    types.extend(txn.record_types_with_records()?);
     types
         .into_iter()
         .map(|rt| {
@@ -295,7 +290,7 @@ pub async fn run_now(s: &AppState, who: &Principal, segment_id: &str, req: RunRe
             format!("limit is 1 to {}, got {limit}", Settings::RUN_LIMIT_MAX),
         ));
     }
-    s.sellers
+    s.records
         .send(RunSegment {
             segment_id,
             limit: req.limit,

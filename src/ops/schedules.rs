@@ -2,14 +2,15 @@
 
 use super::config::Saved;
 use crate::actors::mailbox;
-use crate::actors::scheduler::{DeleteSchedule, GetSchedule, PutSchedule, ScheduleView};
+use crate::actors::scheduler::{DeleteSchedule, GetSchedule, PutSchedule, ScheduledRunCounts};
 use crate::actors::table::Get;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::Id;
 use crate::domain::config::Segment;
+use crate::domain::schedule::ScheduleView;
 use crate::domain::schedule::{Schedule, ScheduleBody};
 use crate::error::Error;
+use crate::state::AppState;
 
 /// Creates or replaces the schedule of an existing segment and arms its next run.
 pub async fn put_schedule(
@@ -50,4 +51,10 @@ pub async fn delete_schedule(s: &AppState, who: &Principal, segment_id: &str) ->
     who.require(Permission::Configure)?;
     let segment_id = Id::parse("id", segment_id)?;
     s.scheduler.send(DeleteSchedule(segment_id)).await.map_err(mailbox)?
+}
+
+/// Scheduled runs fired since start, per segment with a schedule (for `/metrics`, which
+/// needs no token); `None` when the scheduler does not answer.
+pub async fn scheduled_run_counts(s: &AppState) -> Option<std::collections::BTreeMap<Id, u64>> {
+    s.scheduler.send(ScheduledRunCounts).await.ok()
 }

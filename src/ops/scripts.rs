@@ -13,7 +13,6 @@ use utoipa::ToSchema;
 
 use crate::actors::mailbox;
 use crate::actors::table::Get;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::config::{Attributes, RecordTypeSchema, Seller};
 use crate::domain::{Id, RecordType};
@@ -22,6 +21,7 @@ use crate::scripting::{
     Bindings, ScriptError, ScriptErrorKind, ScriptPurpose, Scripting, analyse, api_time, json_to_dynamic, record_map,
     seller_map,
 };
+use crate::state::AppState;
 
 /// The name script errors of a check carry in `details.script`: the body field.
 const SCRIPT_FIELD: &str = "source";
@@ -206,10 +206,9 @@ pub fn seller_sample(sample: &Value) -> Result<Map, Error> {
         };
         Error::validation(field, e.into_inner().to_string())
     })?;
-    seller.validate().map_err(|e| match e {
-        Error::Validation { field, message } => Error::validation(format!("seller.{field}"), message),
-        other => other,
-    })?;
+    seller
+        .validate()
+        .map_err(|e| Error::validation(format!("seller.{}", e.field), e.message))?;
     let available = seller
         .capacity
         .map(|c| clamp_i64(c).saturating_sub(clamp_i64(open_records)));
@@ -365,9 +364,7 @@ pub fn evaluate(
         });
     };
     if let Some((rt, schema)) = schema {
-        scripting
-            .check_schema(&script, rt.as_str(), schema)
-            .map_err(|e| e.in_script(SCRIPT_FIELD))?;
+        crate::scripting::check_schema(&script, rt.as_str(), schema).map_err(|e| e.in_script(SCRIPT_FIELD))?;
     }
     let reads = analyse(&script);
     let reads = ReadsView {

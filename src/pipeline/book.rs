@@ -10,10 +10,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rhai::Map;
 
-use crate::actors::seller_capacity::SellerCounters;
 use crate::domain::availability::Calendar;
 use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::domain::record::Owner;
+use crate::domain::seller::SellerCounters;
 use crate::domain::{Id, RecordType};
 use crate::scripting::{add_seller_counters, target_map};
 

@@ -149,18 +149,6 @@ impl Scripting {
         }))
     }
 
-    /// Checks that a script reads only attributes that `schema`, the schema of
-    /// `record_type`, declares, and compares them only with literals of their type
-    /// (see [`super::analysis::check_schema`]).
-    pub fn check_schema(
-        &self,
-        script: &Script,
-        record_type: &str,
-        schema: &crate::domain::config::RecordTypeSchema,
-    ) -> Result<(), ScriptError> {
-        super::analysis::check_schema(script, record_type, schema)
-    }
-
     /// Evaluates a condition with `vars` in scope (in the order of `purpose.variables()`).
     ///
     /// Each value is cloned into a fresh scope: a plain `Map` is deep-copied on every

@@ -16,7 +16,7 @@ mod error;
 mod natives;
 pub mod view;
 
-pub use analysis::{ScriptReads, analyse};
+pub use analysis::{ScriptReads, analyse, check_schema};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
 pub use view::{Bindings, add_seller_counters, api_time, json_to_dynamic, record_map, seller_map, target_map};

@@ -1,39 +1,13 @@
-//! Assignment history and run history rows.
+//! Assignment history rows and their indexes (per record, per type, per owner), and
+//! the listing that reads them newest first.
 
-use chrono::{DateTime, Utc};
 use redb::{ReadableTable, WriteTransaction};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
+use super::codec::{decode_row, encode_row};
+use super::txn::ReadTxn;
 use super::{StoreError, keys, tables};
-use crate::domain::Id;
-use crate::domain::record::Owner;
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangedBy {
-    Rule,
-    Run,
-    Manual,
-}
-
-/// One change of owner.
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct HistoryEntry {
-    pub id: String,
-    pub record_id: Id,
-    #[schema(value_type = String)]
-    pub record_type: crate::domain::RecordType,
-    pub assignee: Owner,
-    pub previous_owner: Option<Owner>,
-    #[serde(with = "crate::domain::time::compact")]
-    pub at: DateTime<Utc>,
-    pub by: ChangedBy,
-    pub rule_id: Option<Id>,
-    pub run_id: Option<String>,
-    /// The token (manual) or `system`.
-    pub actor: String,
-}
+use crate::domain::Page;
+use crate::domain::history::{HistoryEntry, HistoryFilter};
 
 /// Owner index keys are bucketed by history number (`o<bucket>:<owner>`): within a
 /// bucket each owner's entries are contiguous, so a commit of 1000 assignments over 500
@@ -48,12 +22,12 @@ fn owner_scope(owner: &str, bucket: u64) -> String {
 
 /// Calls `visit` with the number of every entry assigning to or from `owner`, newest
 /// first, below `before` (exclusive) when given, until it answers false.
-pub fn visit_owner_entries(
+fn visit_owner_entries(
     txn: &redb::ReadTransaction,
     owner: &str,
     before: Option<u64>,
-    mut visit: impl FnMut(u64) -> Result<bool, crate::error::Error>,
-) -> Result<(), crate::error::Error> {
+    mut visit: impl FnMut(u64) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
     let last = match before {
         Some(b) => b.saturating_sub(1),
         None => txn
@@ -82,21 +56,114 @@ pub fn visit_owner_entries(
 }
 
 /// The id of history entry number `seq`.
-pub fn entry_id(seq: u64) -> String {
+fn entry_id(seq: u64) -> String {
     format!("h{seq:012}")
 }
 
+/// The number of a history entry id (`None` for anything else).
+pub fn entry_seq(id: &str) -> Option<u64> {
+    id.strip_prefix('h').and_then(|n| n.parse().ok())
+}
+
 /// Reads entry number `seq` from its row: the row does not repeat the id its key gives.
-pub fn decode_entry(seq: u64, bytes: &[u8]) -> Result<HistoryEntry, StoreError> {
+fn decode_entry(seq: u64, bytes: &[u8]) -> Result<HistoryEntry, StoreError> {
     let id = entry_id(seq);
-    let mut e: HistoryEntry = super::decode_row(&id, bytes)?;
+    let mut e: HistoryEntry = decode_row(&id, bytes)?;
     e.id = id;
     Ok(e)
 }
 
+/// Reads entry `seq` and keeps it when it matches and the page has room. Answers false
+/// when a match is found after the page is full: there is a next page. Looking one match
+/// ahead (rather than one row) means a page whose remaining rows all fail the filters
+/// ends the list with `next: null` instead of pointing at an empty page.
+fn visit(
+    rows: &redb::ReadOnlyTable<u64, &'static [u8]>,
+    seq: u64,
+    filter: &HistoryFilter,
+    items: &mut Vec<HistoryEntry>,
+    limit: usize,
+) -> Result<bool, StoreError> {
+    let Some(v) = rows.get(seq)? else {
+        return Ok(true);
+    };
+    let e = decode_entry(seq, v.value())?;
+    if !filter.keeps(&e) {
+        return Ok(true);
+    }
+    if items.len() == limit {
+        return Ok(false);
+    }
+    items.push(e);
+    Ok(true)
+}
+
+impl ReadTxn {
+    /// Assignment history, newest first, numbered below `before` when given, filtered;
+    /// the next cursor is an entry id. The most selective index answers; the other
+    /// filters are checked per entry.
+    pub fn assignment_page(
+        &self,
+        filter: &HistoryFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Page<HistoryEntry>, StoreError> {
+        let txn = &self.0;
+        let rows = txn.open_table(tables::HISTORY)?;
+        let scope = match (&filter.record_id, &filter.seller_id, &filter.record_type) {
+            (Some(r), ..) => Some(format!("r:{r}")),
+            (None, Some(_), _) => None,
+            (None, None, Some(t)) => Some(format!("t:{t}")),
+            (None, None, None) => None,
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        match (scope, &filter.seller_id) {
+            (Some(scope), _) => {
+                let index = txn.open_table(tables::HISTORY_INDEX)?;
+                let prefix = keys::scope_prefix(&scope);
+                let end = match before {
+                    Some(b) => keys::seq_key(&scope, b),
+                    None => keys::prefix_end(&prefix),
+                };
+                for row in index.range(prefix.as_slice()..end.as_slice())?.rev() {
+                    let (k, _) = row?;
+                    let seq = keys::u64_from_be(&k.value()[prefix.len()..]);
+                    if !visit(&rows, seq, filter, &mut items, limit)? {
+                        more = true;
+                        break;
+                    }
+                }
+            }
+            (None, Some(seller)) => {
+                visit_owner_entries(txn, seller, before, |seq| {
+                    let go_on = visit(&rows, seq, filter, &mut items, limit)?;
+                    more = !go_on;
+                    Ok(go_on)
+                })?;
+            }
+            (None, None) => {
+                let range = match before {
+                    Some(b) => rows.range(..b)?,
+                    None => rows.range(0u64..)?,
+                };
+                for row in range.rev() {
+                    let (k, _) = row?;
+                    if !visit(&rows, k.value(), filter, &mut items, limit)? {
+                        more = true;
+                        break;
+                    }
+                }
+            }
+        }
+        let next = if more { items.last().map(|e| e.id.clone()) } else { None };
+        Ok(Page { items, next })
+    }
+}
+
 /// Appends entries, numbering them from the history sequence (their `id` is not
 /// stored: it is the number's, see [`decode_entry`]).
-pub fn append(txn: &WriteTransaction, entries: &[HistoryEntry]) -> Result<(), StoreError> {
+pub(super) fn append(txn: &WriteTransaction, entries: &[HistoryEntry]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -108,7 +175,7 @@ pub fn append(txn: &WriteTransaction, entries: &[HistoryEntry]) -> Result<(), St
     let mut index = txn.open_table(tables::HISTORY_INDEX)?;
     for (i, e) in entries.iter().enumerate() {
         let seq = first + i as u64;
-        let bytes = super::encode_row(e.record_id.as_str(), e)?;
+        let bytes = encode_row(e.record_id.as_str(), e)?;
         rows.insert(seq, bytes.as_slice())?;
         let bucket = seq >> OWNER_BUCKET_BITS;
         let mut scopes = vec![
@@ -130,6 +197,8 @@ pub fn append(txn: &WriteTransaction, entries: &[HistoryEntry]) -> Result<(), St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Id;
+    use crate::domain::history::ChangedBy;
     use crate::domain::record::Owner;
     use crate::store::Store;
 
@@ -176,11 +245,11 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(store.write(move |txn| append(txn, &entries)))
+        rt.block_on(store.write(move |txn| append(txn.0, &entries)))
             .unwrap_or_else(|e| panic!("{e}"));
         let txn = store.read().unwrap_or_else(|e| panic!("{e}"));
         let mut seen = Vec::new();
-        visit_owner_entries(&txn, "a", None, |seq| {
+        visit_owner_entries(&txn.0, "a", None, |seq| {
             seen.push(seq);
             Ok(true)
         })
@@ -190,7 +259,7 @@ mod tests {
         // From a cursor just above a bucket boundary, and stopping early.
         let boundary = 2u64 << OWNER_BUCKET_BITS;
         let mut page = Vec::new();
-        visit_owner_entries(&txn, "a", Some(boundary + 2), |seq| {
+        visit_owner_entries(&txn.0, "a", Some(boundary + 2), |seq| {
             page.push(seq);
             Ok(page.len() < 5)
         })

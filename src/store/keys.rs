@@ -1,17 +1,12 @@
 //! Composite byte keys whose lexicographic order is the order lists need.
 
-/// Monitor views, as stored in index keys.
-pub const VIEW_TO_BE_PROCESSED: u8 = 0;
-pub const VIEW_PROCESSED: u8 = 1;
-pub const VIEW_UNASSIGNED: u8 = 2;
-pub const VIEW_NEEDS_ATTENTION: u8 = 3;
-
 /// Maps an i64 to bytes that sort like the number.
 pub fn i64_be(v: i64) -> [u8; 8] {
     ((v as u64) ^ (1u64 << 63)).to_be_bytes()
 }
 
-pub fn i64_from_be(b: &[u8]) -> i64 {
+#[cfg(test)]
+fn i64_from_be(b: &[u8]) -> i64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
     (u64::from_be_bytes(a) ^ (1u64 << 63)) as i64

@@ -1,24 +1,37 @@
 //! Persistence: the only module that names redb.
 //!
-//! One redb file per data directory. Reads open their own read transactions; every
-//! write goes through [`writer`], one thread that groups concurrent write jobs into a
-//! single durable transaction (group commit). A job's result is handed back only after
+//! One redb file per data directory. Callers see typed operations only: a [`ReadTxn`]
+//! (a snapshot: records, monitor views and counts, configuration, run and assignment
+//! history) and, inside a write job, a [`WriteTxn`] (configuration items, rules, and
+//! [`RecordBatch`]es: records with their counters, turns, history and run). Tables and
+//! row formats are private to this module.
+//!
+//! Every write goes through [`writer`], one thread that groups concurrent write jobs into
+//! a single durable transaction (group commit). A job's result is handed back only after
 //! its transaction committed with `Durability::Immediate`, so a 2xx built on it survives
 //! kill -9.
 
-pub mod history;
-pub mod keys;
-pub mod records;
-pub mod tables;
+mod batch;
+mod codec;
+mod error;
+mod history;
+mod keys;
+mod records;
+mod runs;
+mod tables;
+mod txn;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use redb::{ReadableTable, WriteTransaction};
 
+pub use batch::{RecordBatch, RunRow};
+pub use error::StoreError;
+pub use history::entry_seq;
+pub use records::{RecordReader, RecordRow, Scope, decode_record};
+pub use txn::{Collection, ReadTxn, RuleTurn, Sequences, WriteTxn};
 pub use writer::WriterStats;
 
 /// Upper bounds of the group-commit batch-size histogram.
@@ -35,44 +48,6 @@ const DB_FILE: &str = "allot.redb";
 /// bar (the OS page cache is under it anyway); a larger one did not speed up ingest
 /// without slowing ingest (docs/perf-notes.md).
 pub const DEFAULT_CACHE_BYTES: usize = 128 << 20;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the data file {0} is already open: another allot server is using it")]
-    AlreadyOpen(PathBuf),
-    #[error("the data file has schema version {found}, this allot needs {expected}")]
-    SchemaMismatch { found: u64, expected: u64 },
-    #[error("storage: {0}")]
-    Redb(#[from] redb::Error),
-    #[error("stored value under {key} is unreadable: {source}")]
-    Corrupt { key: String, source: serde_json::Error },
-    #[error("stored value under {key} is unreadable: {message}")]
-    Codec { key: String, message: String },
-    #[error("the store writer has stopped")]
-    WriterGone,
-    #[error("the transaction could not be committed: {0}")]
-    WriterFailed(String),
-    #[error("an earlier write of the same chain failed, so this one was not made")]
-    ChainBroken,
-    #[error("record {0} changed under a write decided on its previous row; the write was refused")]
-    StaleRow(String),
-    #[error("creating the data directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
-}
-
-macro_rules! from_redb {
-    ($($t:ty),*) => {$(
-        impl From<$t> for StoreError {
-            fn from(e: $t) -> Self { StoreError::Redb(e.into()) }
-        }
-    )*};
-}
-from_redb!(
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError
-);
 
 /// Handle to the open store; cheap to clone.
 #[derive(Clone)]
@@ -102,7 +77,7 @@ impl Store {
             .create(&path)
             .map_err(|e| match e {
                 redb::DatabaseError::DatabaseAlreadyOpen => StoreError::AlreadyOpen(path.clone()),
-                other => StoreError::Redb(other.into()),
+                other => StoreError::from(other),
             })?;
         let txn = db.begin_write()?;
         {
@@ -132,8 +107,8 @@ impl Store {
         &self.path
     }
 
-    pub fn read(&self) -> Result<ReadTransaction, StoreError> {
-        Ok(self.db.begin_read()?)
+    pub fn read(&self) -> Result<ReadTxn, StoreError> {
+        ReadTxn::begin(&self.db)
     }
 
     /// Runs `job` inside the next group-commit transaction and answers its result once
@@ -146,9 +121,9 @@ impl Store {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&WriteTxn) -> Result<T, E> + Send + 'static,
     {
-        self.writer.submit(None, job)
+        self.writer.submit(None, as_job(job))
     }
 
     /// Queues `job` now, in chain epoch `epoch`, and answers a future of its result (see
@@ -162,18 +137,18 @@ impl Store {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static,
+        F: FnMut(&WriteTxn) -> Result<T, E> + Send + 'static,
     {
-        self.writer.submit(Some(epoch), job)
+        self.writer.submit(Some(epoch), as_job(job))
     }
 
     /// Queues `job` now (in chain `epoch`, if given) and calls `done` from the writer's
     /// thread once it is settled: for synchronous callers that wait on a channel.
     pub fn write_then<F>(&self, epoch: Option<u64>, job: F, done: impl FnOnce(Result<(), StoreError>) + Send + 'static)
     where
-        F: FnMut(&WriteTransaction) -> Result<(), StoreError> + Send + 'static,
+        F: FnMut(&WriteTxn) -> Result<(), StoreError> + Send + 'static,
     {
-        self.writer.submit_then(epoch, job, done)
+        self.writer.submit_then(epoch, as_job(job), done)
     }
 
     /// Waits, blocking the thread, until every chained job queued before is settled.
@@ -235,69 +210,9 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Serialises `value` as JSON into `table[key]`.
-pub fn put_json<T: Serialize>(
-    txn: &WriteTransaction,
-    def: redb::TableDefinition<&str, &[u8]>,
-    key: &str,
-    value: &T,
-) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(value).map_err(|source| StoreError::Corrupt {
-        key: key.to_string(),
-        source,
-    })?;
-    txn.open_table(def)?.insert(key, bytes.as_slice())?;
-    Ok(())
-}
-
-/// Reads and decodes `table[key]` from any readable table.
-pub fn get_json<T: DeserializeOwned>(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &str,
-) -> Result<Option<T>, StoreError> {
-    match table.get(key)? {
-        None => Ok(None),
-        Some(v) => decode(key, v.value()).map(Some),
-    }
-}
-
-pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
-        key: key.to_string(),
-        source,
-    })
-}
-
-/// A value in the compact row format of the hot tables (records, history, counters):
-/// MessagePack with structs as arrays, so a row holds values, not field names. A new
-/// field goes last, with `#[serde(default)]`, or the schema version is bumped.
-pub fn encode_row<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, StoreError> {
-    rmp_serde::to_vec(value).map_err(|e| StoreError::Codec {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// A value from its compact row (see [`encode_row`]).
-pub fn decode_row<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    rmp_serde::from_slice(bytes).map_err(|e| StoreError::Codec {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Every row of a `&str -> JSON` table, in key order.
-pub fn load_all<T: DeserializeOwned>(
-    txn: &ReadTransaction,
-    def: redb::TableDefinition<&str, &[u8]>,
-) -> Result<Vec<(String, T)>, StoreError> {
-    let table = txn.open_table(def)?;
-    let mut out = Vec::new();
-    for row in table.iter()? {
-        let (k, v) = row?;
-        let key = k.value().to_string();
-        let value = decode(&key, v.value())?;
-        out.push((key, value));
-    }
-    Ok(out)
+/// A caller's job as the writer runs it, on the raw transaction.
+fn as_job<T, E>(
+    mut job: impl FnMut(&WriteTxn) -> Result<T, E> + Send + 'static,
+) -> impl FnMut(&WriteTransaction) -> Result<T, E> + Send + 'static {
+    move |txn| job(&WriteTxn(txn))
 }

@@ -8,23 +8,39 @@ use std::collections::HashMap;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 
+use super::codec::{decode_row, encode_row};
+use super::txn::ReadTxn;
 use super::{StoreError, keys, tables};
+use crate::domain::RecordType;
 use crate::domain::record::{StoredRecord, View};
 
-pub const SCOPE_ALL: &str = "all";
-
-pub fn type_scope(record_type: &str) -> String {
-    format!("t:{record_type}")
+/// Which records a monitor view lists.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// Every record (indexed for `to_be_processed` only: what start-up resumes).
+    All,
+    /// The records of one type.
+    Type(&'a str),
+    /// The records of one segment.
+    Segment(&'a str),
 }
 
-pub fn segment_scope(segment: &str) -> String {
-    format!("s:{segment}")
+impl Scope<'_> {
+    fn key(self) -> String {
+        match self {
+            Scope::All => SCOPE_ALL.to_string(),
+            Scope::Type(t) => format!("t:{t}"),
+            Scope::Segment(s) => format!("s:{s}"),
+        }
+    }
 }
+
+const SCOPE_ALL: &str = "all";
 
 fn index_keys(r: &StoredRecord) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::with_capacity(6);
-    let t = type_scope(r.record_type.as_str());
-    let s = r.segment_id.as_ref().map(|s| segment_scope(s.as_str()));
+    let t = Scope::Type(r.record_type.as_str()).key();
+    let s = r.segment_id.as_ref().map(|s| Scope::Segment(s.as_str()).key());
     for view in r.views() {
         let code = view.code();
         out.push((
@@ -48,13 +64,13 @@ fn index_keys(r: &StoredRecord) -> Vec<(Vec<u8>, Vec<u8>)> {
 }
 
 /// A record as its row stores it.
-pub fn encode_record(rec: &StoredRecord) -> Result<Vec<u8>, StoreError> {
-    super::encode_row(rec.id.as_str(), rec)
+fn encode_record(rec: &StoredRecord) -> Result<Vec<u8>, StoreError> {
+    encode_row(rec.id.as_str(), rec)
 }
 
-/// A record from its row.
+/// A record from its row (the bytes of [`RecordRow::bytes`]).
 pub fn decode_record(id: &str, bytes: &[u8]) -> Result<StoredRecord, StoreError> {
-    super::decode_row(id, bytes)
+    decode_row(id, bytes)
 }
 
 /// One record row change, prepared away from the writer thread: the new row's bytes,
@@ -100,7 +116,7 @@ impl RecordRow {
 }
 
 /// Writes records inside one transaction, keeping index and counts in step.
-pub struct RecordWriter<'txn> {
+pub(super) struct RecordWriter<'txn> {
     records: Table<'txn, &'static str, &'static [u8]>,
     views: Table<'txn, &'static [u8], &'static str>,
     counts: Table<'txn, &'static [u8], u64>,
@@ -159,23 +175,10 @@ impl<'txn> RecordWriter<'txn> {
     }
 }
 
-/// Reads one record.
-pub fn read_record(txn: &redb::ReadTransaction, id: &str) -> Result<Option<StoredRecord>, StoreError> {
-    let t = txn.open_table(tables::RECORDS)?;
-    match t.get(id)? {
-        None => Ok(None),
-        Some(v) => decode_record(id, v.value()).map(Some),
-    }
-}
-
 /// The records table of one read transaction, opened once for the many reads of a batch.
 pub struct RecordReader(redb::ReadOnlyTable<&'static str, &'static [u8]>);
 
 impl RecordReader {
-    pub fn open(txn: &redb::ReadTransaction) -> Result<RecordReader, StoreError> {
-        Ok(RecordReader(txn.open_table(tables::RECORDS)?))
-    }
-
     /// One record with its row bytes.
     pub fn row(&self, id: &str) -> Result<Option<(StoredRecord, Vec<u8>)>, StoreError> {
         match self.0.get(id)? {
@@ -186,49 +189,91 @@ impl RecordReader {
             }
         }
     }
-}
 
-/// The count of `view` in `scope`.
-pub fn view_count(txn: &redb::ReadTransaction, scope: &str, view: View) -> Result<u64, StoreError> {
-    let t = txn.open_table(tables::VIEW_COUNTS)?;
-    Ok(t.get(keys::count_key(scope, view.code()).as_slice())?
-        .map(|v| v.value())
-        .unwrap_or(0))
-}
-
-/// Record ids of `view` in `scope`, oldest first, after the cursor key `after` (exclusive).
-/// Answers the ids and the key of the last one (the next cursor) when more remain.
-pub fn view_page(
-    txn: &redb::ReadTransaction,
-    scope: &str,
-    view: View,
-    after: Option<&[u8]>,
-    limit: usize,
-) -> Result<(Vec<String>, Option<Vec<u8>>), StoreError> {
-    let t = txn.open_table(tables::RECORD_VIEWS)?;
-    let prefix = keys::view_prefix(scope, view.code());
-    let end = keys::prefix_end(&prefix);
-    let start: Vec<u8> = match after {
-        Some(a) if a.starts_with(&prefix) => {
-            let mut s = a.to_vec();
-            s.push(0); // strictly after the cursor
-            s
+    /// One record.
+    pub fn get(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        match self.0.get(id)? {
+            None => Ok(None),
+            Some(v) => decode_record(id, v.value()).map(Some),
         }
-        _ => prefix.clone(),
-    };
-    let mut ids = Vec::with_capacity(limit.min(1024));
-    let mut last_key = None;
-    let mut more = false;
-    for row in t.range(start.as_slice()..end.as_slice())? {
-        let (k, v) = row?;
-        if ids.len() == limit {
-            more = true;
-            break;
-        }
-        last_key = Some(k.value().to_vec());
-        ids.push(v.value().to_string());
     }
-    Ok((ids, if more { last_key } else { None }))
+}
+
+impl ReadTxn {
+    /// The records table, for many reads.
+    pub fn records(&self) -> Result<RecordReader, StoreError> {
+        Ok(RecordReader(self.0.open_table(tables::RECORDS)?))
+    }
+
+    /// One record.
+    pub fn record(&self, id: &str) -> Result<Option<StoredRecord>, StoreError> {
+        self.records()?.get(id)
+    }
+
+    /// The count of `view` in `scope`.
+    pub fn view_count(&self, scope: Scope, view: View) -> Result<u64, StoreError> {
+        let t = self.0.open_table(tables::VIEW_COUNTS)?;
+        Ok(t.get(keys::count_key(&scope.key(), view.code()).as_slice())?
+            .map(|v| v.value())
+            .unwrap_or(0))
+    }
+
+    /// Record ids of `view` in `scope`, oldest first, after the cursor key `after`
+    /// (exclusive). Answers the ids and the key of the last one (the next cursor) when
+    /// more remain.
+    pub fn view_page(
+        &self,
+        scope: Scope,
+        view: View,
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<Vec<u8>>), StoreError> {
+        let t = self.0.open_table(tables::RECORD_VIEWS)?;
+        let prefix = keys::view_prefix(&scope.key(), view.code());
+        let end = keys::prefix_end(&prefix);
+        let start: Vec<u8> = match after {
+            Some(a) if a.starts_with(&prefix) => {
+                let mut s = a.to_vec();
+                s.push(0); // strictly after the cursor
+                s
+            }
+            _ => prefix.clone(),
+        };
+        let mut ids = Vec::with_capacity(limit.min(1024));
+        let mut last_key = None;
+        let mut more = false;
+        for row in t.range(start.as_slice()..end.as_slice())? {
+            let (k, v) = row?;
+            if ids.len() == limit {
+                more = true;
+                break;
+            }
+            last_key = Some(k.value().to_vec());
+            ids.push(v.value().to_string());
+        }
+        Ok((ids, if more { last_key } else { None }))
+    }
+
+    /// Every record type some stored record has (a type's views have counts while it
+    /// has records).
+    pub fn record_types_with_records(&self) -> Result<Vec<RecordType>, StoreError> {
+        let counts = self.0.open_table(tables::VIEW_COUNTS)?;
+        let start = b"t:".to_vec();
+        let end = keys::prefix_end(&start);
+        let mut out = Vec::new();
+        for row in counts.range(start.as_slice()..end.as_slice())? {
+            let (k, _) = row?;
+            let key = k.value();
+            if let Some(nul) = key.iter().position(|b| *b == 0)
+                && let Ok(name) = std::str::from_utf8(&key[2..nul])
+                && let Ok(rt) = RecordType::parse("record_type", name)
+            {
+                out.push(rt);
+            }
+        }
+        out.dedup();
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Every redb table allot uses, as typed constants. Values are JSON bytes, except the
 //! hot tables (records, history, seller counters), which hold compact rows
-//! ([`super::encode_row`]);
+//! ([`super::codec::encode_row`]);
 //! composite keys are built by [`super::keys`] so that byte order is the list order.
 
 use redb::TableDefinition;

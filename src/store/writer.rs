@@ -6,7 +6,7 @@
 //! fails is excluded and the group is redone without it, so one bad job never costs the
 //! others their write.
 //!
-//! *Chained* jobs (the record batches of the seller-capacity actor, which submits batch
+//! *Chained* jobs (the record batches of the record actor, which submits batch
 //! k+1 before batch k is durable) carry an epoch. When a chained job fails, or its commit
 //! does, every later chained job of the same or an older epoch fails too, with
 //! [`StoreError::ChainBroken`], without running: what commits of a chain is always a
@@ -309,15 +309,15 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
 
 #[cfg(test)]
 mod tests {
-    use redb::TableDefinition;
+    use redb::{ReadableDatabase, TableDefinition};
 
-    use super::super::{Store, StoreError};
+    use super::super::{Store, StoreError, WriteTxn};
 
     const T: TableDefinition<&str, u64> = TableDefinition::new("writer_test");
 
-    fn put(key: &'static str, fail: bool) -> impl FnMut(&redb::WriteTransaction) -> Result<(), StoreError> {
+    fn put(key: &'static str, fail: bool) -> impl FnMut(&WriteTxn) -> Result<(), StoreError> {
         move |txn| {
-            txn.open_table(T)?.insert(key, 1)?;
+            txn.0.open_table(T)?.insert(key, 1)?;
             if fail {
                 return Err(StoreError::StaleRow(key.to_string()));
             }
@@ -326,7 +326,7 @@ mod tests {
     }
 
     fn stored(store: &Store, key: &str) -> bool {
-        let txn = store.read().unwrap_or_else(|e| panic!("read: {e}"));
+        let txn = store.db.begin_read().unwrap_or_else(|e| panic!("read: {e}"));
         match txn.open_table(T) {
             Ok(t) => t.get(key).ok().flatten().is_some(),
             Err(_) => false,
@@ -367,7 +367,7 @@ mod tests {
         let a = store.write_chained(0, put("a", false));
         let b = store.write_chained(0, put("b", true));
         let c = store.write_chained(0, put("c", false));
-        let outside = store.writer.submit(None, put("outside", false));
+        let outside = store.write(put("outside", false));
         let next_epoch = store.write_chained(1, put("d", false));
         let _ = release.send(());
         let rt = runtime();

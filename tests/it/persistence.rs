@@ -105,7 +105,9 @@ fn a_data_file_of_another_schema_version_is_refused() {
     {
         let db = redb::Database::create(dir.path().join("allot.redb")).expect("open the data file");
         let txn = db.begin_write().expect("write");
-        txn.open_table(allot::store::tables::META)
+        // The store's own `meta` table, written as another allot version would.
+        let meta: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("meta");
+        txn.open_table(meta)
             .expect("meta table")
             .insert("schema_version", allot::store::SCHEMA_VERSION + 1)
             .expect("insert");

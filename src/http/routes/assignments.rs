@@ -4,14 +4,14 @@ use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, get, post};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::actors::assign::{AssignResult, EligibleSeller};
-use crate::actors::table::Page;
-use crate::app::AppState;
+use crate::domain::Page;
+use crate::domain::history::{AssignResult, HistoryEntry};
+use crate::domain::seller::EligibleSeller;
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Body, Caller, Query};
 use crate::ops::assignments::{self as op, AssignRequest, HistoryQuery};
-use crate::store::history::HistoryEntry;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(assign).service(history).service(eligible_sellers);

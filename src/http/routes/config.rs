@@ -8,15 +8,15 @@ use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::saved;
-use crate::actors::seller_capacity::SellerView;
-use crate::actors::table::Page;
-use crate::app::AppState;
+use crate::domain::Page;
 use crate::domain::config::{Queue, RecordTypeSchema, Rule, Segment, Seller, Sequence, Settings, Team};
+use crate::domain::seller::SellerView;
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Body, Caller, Query};
 use crate::ops::PageQuery;
 use crate::ops::config::{self as op, SegmentView, WithId};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(put_seller)

@@ -7,15 +7,15 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::actors::records::Run;
-use crate::actors::table::Page;
-use crate::app::AppState;
+use crate::domain::Page;
 use crate::domain::record::{RecordInput, StatusView};
+use crate::domain::run::Run;
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Caller, OptionalBody, Query, RawBody};
 use crate::ops::PageQuery;
 use crate::ops::records::{self as op, IngestAnswer, RecordListQuery, RecordTypeSummary, RunRequest, Summary};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(ingest)

@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, delete, get, put};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::saved;
-use crate::actors::scheduler::ScheduleView;
-use crate::app::AppState;
 use crate::domain::schedule::ScheduleBody;
+use crate::domain::schedule::ScheduleView;
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Body, Caller};
 use crate::ops::schedules as op;
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(put_schedule).service(get_schedule).service(delete_schedule);

@@ -4,11 +4,11 @@ use actix_web::web::Data;
 use actix_web::{HttpResponse, post};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::app::AppState;
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Body, Caller};
 use crate::ops::scripts::{self as op, ScriptCheck, ScriptCheckAnswer};
+use crate::state::AppState;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(check_script);

@@ -6,13 +6,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::actors::scheduler::ScheduledRunCounts;
-use crate::app::AppState;
 use crate::auth::{NewToken, Principal, Role, TokenInfo};
 use crate::error::Error;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{Body, Caller};
 use crate::ops;
+use crate::state::AppState;
 
 pub fn configure_root(cfg: &mut ServiceConfig) {
     cfg.service(healthz).service(metrics);
@@ -42,10 +41,10 @@ async fn healthz(s: Data<AppState>) -> HttpResponse {
 /// Prometheus text.
 #[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 #[get("/metrics")]
-async fn metrics(s: Data<AppState>) -> HttpResponse {
-    let mut body = s.metrics.render(s.store.writer_stats());
+async fn metrics(s: Data<AppState>, m: Data<crate::http::metrics::Metrics>) -> HttpResponse {
+    let mut body = m.render(s.store.writer_stats());
     // A stopped scheduler leaves its lines out rather than failing the scrape.
-    if let Ok(counts) = s.scheduler.send(ScheduledRunCounts).await {
+    if let Some(counts) = ops::schedules::scheduled_run_counts(&s).await {
         body.push_str(&crate::http::metrics::render_scheduled_runs(&counts));
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)

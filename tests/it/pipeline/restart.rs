@@ -4,7 +4,7 @@
 use allot::domain::record::{RecordInput, StoredRecord};
 use allot::domain::{Id, RecordType};
 use allot::store::Store;
-use allot::store::records::{RecordRow, RecordWriter};
+use allot::store::{RecordBatch, RecordRow};
 use serde_json::json;
 
 use super::*;
@@ -32,13 +32,16 @@ fn write_pending(dir: &std::path::Path, records: Vec<StoredRecord>) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
-    let result: Result<(), allot::store::StoreError> = rt.block_on(store.write(move |txn| {
-        let mut writer = RecordWriter::open(txn)?;
-        for rec in &records {
-            writer.apply(&RecordRow::new(None, rec)?)?;
-        }
-        writer.finish()
-    }));
+    let rows = records
+        .iter()
+        .map(|rec| RecordRow::new(None, rec))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("encoding: {e}"));
+    let batch = RecordBatch {
+        rows,
+        ..RecordBatch::default()
+    };
+    let result: Result<(), allot::store::StoreError> = rt.block_on(store.write(move |txn| txn.apply(&batch)));
     result.unwrap_or_else(|e| panic!("writing pending records: {e}"));
     store.close();
     store.wait_released(std::time::Duration::from_secs(10));

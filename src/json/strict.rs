@@ -252,7 +252,7 @@ mod tests {
 
     use super::Strict;
     use crate::error::Error;
-    use crate::http::extract::{from_value, parse_json};
+    use crate::json::{from_value, parse_json};
 
     #[derive(Debug, Deserialize, PartialEq)]
     struct Inner {
@@ -308,7 +308,7 @@ mod tests {
 
     fn field(e: Error) -> String {
         match e {
-            Error::Validation { field, .. } => field,
+            Error::Validation(crate::domain::Invalid { field, .. }) => field,
             other => panic!("expected validation_failed, got {other:?}"),
         }
     }

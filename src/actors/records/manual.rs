@@ -1,19 +1,19 @@
-//! Manual assignment and eligible sellers, on the seller-capacity actor: a manual change
-//! of owner goes through the same serialised path as rules and runs, so a run racing a
-//! manual assignment never assigns a record twice.
+//! Manual assignment and eligible sellers: a manual change of owner goes through the
+//! same serialised path as rules and runs, so a run racing a manual assignment never
+//! assigns a record twice.
 
 use actix::prelude::*;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::records::{BatchExtras, BatchWrite, CurrentRow};
-use super::seller_capacity::SellerCapacityActor;
+use super::RecordActor;
+use super::batch::{Batch, Outcome};
 use crate::domain::Id;
-use crate::domain::record::{Owner, OwnerKind, StatusReason, StatusView, StoredRecord};
+use crate::domain::history::{AssignResult, ChangedBy, HistoryEntry};
+use crate::domain::record::{Owner, OwnerKind, StatusReason, StoredRecord};
+use crate::domain::seller::EligibleSeller;
 use crate::error::Error;
 use crate::pipeline::eligibility;
 use crate::pipeline::engine::Env;
-use crate::store::history::{ChangedBy, HistoryEntry};
+use crate::store::RuleTurn;
 
 /// Assign records by hand to a seller or a team.
 #[derive(Message)]
@@ -26,34 +26,12 @@ pub struct ManualAssign {
     pub actor: String,
 }
 
-/// The outcome for one record of a manual assignment.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AssignResult {
-    pub record_id: Id,
-    pub ok: bool,
-    /// The record after the assignment.
-    pub record: Option<StatusView>,
-    /// Why this record was not assigned.
-    #[schema(value_type = Option<Object>)]
-    pub error: Option<serde_json::Value>,
-}
-
 /// Sellers eligible for a record, with what the admin needs to choose, in id order.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<EligibleSeller>, Error>")]
 pub struct EligibleSellers(pub Id);
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct EligibleSeller {
-    pub id: Id,
-    pub name: String,
-    pub open_records: u64,
-    /// Null when capacity is unlimited.
-    pub available_capacity: Option<i64>,
-    pub available_now: bool,
-}
-
-impl SellerCapacityActor {
+impl RecordActor {
     /// Who may take `rec` under its segment's rules (see `eligibility::eligible`).
     fn eligible(&mut self, rec: &StoredRecord, now: chrono::DateTime<chrono::Utc>) -> eligibility::Eligible {
         let catalog = self.catalog.clone();
@@ -66,15 +44,9 @@ impl SellerCapacityActor {
         };
         eligibility::eligible(&env, &mut self.book, rec)
     }
-
-    /// The record as stored, or as a queued batch will store it, with its row.
-    fn load_record(&self, id: &Id) -> Result<Option<CurrentRow>, Error> {
-        let stored = crate::store::records::RecordReader::open(&self.store.read()?)?;
-        self.current_record(&stored, id)
-    }
 }
 
-impl Handler<EligibleSellers> for SellerCapacityActor {
+impl Handler<EligibleSellers> for RecordActor {
     type Result = Result<Vec<EligibleSeller>, Error>;
 
     fn handle(&mut self, msg: EligibleSellers, _: &mut Context<Self>) -> Self::Result {
@@ -109,7 +81,7 @@ impl Handler<EligibleSellers> for SellerCapacityActor {
     }
 }
 
-impl SellerCapacityActor {
+impl RecordActor {
     /// Puts a manual assignment to `slot` on the round-robin clock: the organization's
     /// order, and the order of every rule of the record's segment (what the rule scope
     /// reads), so the seller waits its turn under either scope. Answers the per-rule rows
@@ -120,7 +92,7 @@ impl SellerCapacityActor {
         slot: usize,
         segment: Option<&Id>,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Vec<(String, u64)> {
+    ) -> Vec<RuleTurn> {
         self.book.note_assignment(slot, now, None);
         let seq = self.book.slots[slot].counters.last_assigned_seq;
         let Some(seg) = segment.and_then(|s| self.catalog.segments.get(s)) else {
@@ -130,7 +102,12 @@ impl SellerCapacityActor {
         let rows = seg
             .rules
             .iter()
-            .map(|r| (format!("{}/{}/{seller}", seg.id, r.id), seq))
+            .map(|r| RuleTurn {
+                segment_id: seg.id.clone(),
+                rule_id: r.id.clone(),
+                seller_id: seller.clone(),
+                seq,
+            })
             .collect();
         for r in &seg.rules {
             self.book
@@ -152,7 +129,7 @@ fn failure(record_id: Id, err: Error) -> AssignResult {
     }
 }
 
-impl Handler<ManualAssign> for SellerCapacityActor {
+impl Handler<ManualAssign> for RecordActor {
     type Result = AtomicResponse<Self, Result<Vec<AssignResult>, Error>>;
 
     fn handle(&mut self, msg: ManualAssign, _: &mut Context<Self>) -> Self::Result {
@@ -211,7 +188,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
         let mut olds = Vec::new();
         let mut history = Vec::new();
         let mut touched = Vec::new();
-        let mut rule_rr = Vec::new();
+        let mut rule_turns = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (id, current) in loaded {
             let Some(current) = current else { continue };
@@ -240,7 +217,7 @@ impl Handler<ManualAssign> for SellerCapacityActor {
                 if let Some(seller) = msg.assignee.seller_id()
                     && let Some(slot) = self.book.index.get(seller).copied()
                 {
-                    rule_rr.extend(self.note_manual_turn(slot, rec.segment_id.as_ref(), now));
+                    rule_turns.extend(self.note_manual_turn(slot, rec.segment_id.as_ref(), now));
                     touched.push(slot);
                 }
             }
@@ -255,13 +232,12 @@ impl Handler<ManualAssign> for SellerCapacityActor {
             records.push(rec);
             olds.push(Some(current));
         }
-        let extras = BatchExtras {
+        let outcome = Outcome {
             counters: self.counter_rows(touched),
-            rule_rr,
+            rule_turns,
             history,
-            run: None,
         };
-        let batch = match BatchWrite::new(&olds, records, extras, self.book.next_assignment_seq, None) {
+        let batch = match Batch::new(&olds, records, outcome, self.book.next_assignment_seq, None) {
             Ok(b) => b,
             Err(e) => return ready(Err(e)),
         };
