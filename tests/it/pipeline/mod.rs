@@ -93,6 +93,11 @@ pub fn rule(app: &TestApp, segment: &str, id: &str, patch: Value) {
     );
 }
 
+/// A rule patch: assign to exactly the sellers `ids`.
+pub fn to_sellers(ids: &[&str]) -> Value {
+    json!({"assign_to": {"match": "ids", "ids": ids}})
+}
+
 /// A lead with `attributes`.
 pub fn lead(id: &str, attributes: Value) -> Value {
     json!({"id": id, "record_type": "lead", "name": format!("Lead {id}"), "topic": "test", "attributes": attributes})
