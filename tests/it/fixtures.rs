@@ -54,6 +54,12 @@ pub fn rule() -> Value {
     })
 }
 
+/// The settings body: the default 500 records per run, `eligible_roles` (None: every
+/// role may be assigned) and `round_robin_scope`.
+pub fn settings(eligible_roles: Option<&[&str]>, round_robin_scope: &str) -> Value {
+    json!({"max_records_per_run": 500, "eligible_roles": eligible_roles, "round_robin_scope": round_robin_scope})
+}
+
 pub fn record_type_schema() -> Value {
     json!({"attributes": {"country": "string", "source": "string", "revenue": "number", "tags": "array", "vip": "bool"}, "strict": false})
 }

@@ -206,11 +206,7 @@ fn seller_lacks_privileges_by_eligible_roles() {
     let app = one_segment();
     seller(&app, "s1", json!({"roles": ["intern"]}));
     rule(&app, "seg", "r1", json!({}));
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    put_settings(&app, Some(&["seller"]), "organization");
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "seller_lacks_privileges", "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["role"], 1, "{v}");
@@ -323,11 +319,7 @@ fn rules_wont_run_for_a_segment_moved_into_without_run_rules_on_move() {
 fn each_filter_is_counted_in_the_decision() {
     let app = one_segment();
     app.clock.set(monday(15, 0)); // 10:00 in New York
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    put_settings(&app, Some(&["seller"]), "organization");
     seller(&app, "a-cond", json!({"attributes": {"country": "FR"}}));
     seller(&app, "b-off", json!({"assign_records": false}));
     seller(&app, "c-role", json!({"roles": ["intern"]}));

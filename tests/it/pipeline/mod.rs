@@ -50,6 +50,15 @@ pub fn seller(app: &TestApp, id: &str, patch: Value) {
     assert!(r.status == 201 || r.status == 200, "PUT seller {id}: {}", r.text);
 }
 
+/// `PUT /settings` with [`crate::fixtures::settings`].
+pub fn put_settings(app: &TestApp, eligible_roles: Option<&[&str]>, round_robin_scope: &str) {
+    let r = app.put(
+        "/api/v1/settings",
+        crate::fixtures::settings(eligible_roles, round_robin_scope),
+    );
+    assert_eq!(r.status, 200, "PUT settings: {}", r.text);
+}
+
 /// `GET /sellers/{id}`.
 pub fn seller_view(app: &TestApp, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/sellers/{id}"));
