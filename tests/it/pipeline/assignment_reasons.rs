@@ -164,12 +164,7 @@ fn sellers_unavailable_outside_working_hours() {
         "s1",
         json!({"availability": {"timezone": "America/New_York", "working_hours": {"mon": [["09:00", "17:00"]]}}}),
     );
-    rule(
-        &app,
-        "seg",
-        "r1",
-        json!({"distribution": {"available_within_hours": 24}}),
-    );
+    rule(&app, "seg", "r1", available_within(Some(24)));
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "sellers_unavailable", "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["availability"], 1, "{v}");

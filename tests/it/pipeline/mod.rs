@@ -107,6 +107,12 @@ pub fn to_sellers(ids: &[&str]) -> Value {
     json!({"assign_to": {"match": "ids", "ids": ids}})
 }
 
+/// A rule patch: distribute among the sellers available within `hours` (None: availability
+/// is ignored).
+pub fn available_within(hours: Option<u32>) -> Value {
+    json!({"distribution": {"available_within_hours": hours}})
+}
+
 /// A lead with `attributes`.
 pub fn lead(id: &str, attributes: Value) -> Value {
     json!({"id": id, "record_type": "lead", "name": format!("Lead {id}"), "topic": "test", "attributes": attributes})
