@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::TestApp;
 
+/// Seller s1 takes every lead (segment `seg`, rule `r`).
 fn catch_all(app: &TestApp) {
-    seller(app, "s1", json!({}));
-    segment(app, "seg", json!({}));
-    rule(app, "seg", "r", json!({}));
+    one_seller_one_rule(app, "s1", "r", json!({}));
 }
 
 #[test]
@@ -241,9 +240,7 @@ fn summaries_and_counts_follow_the_records() {
 #[test]
 fn concurrent_batches_never_push_a_seller_over_capacity() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({"capacity": 50}));
-    segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r", json!({"distribution": {"use_capacity": true}}));
+    one_seller_of_capacity(&app, "s1", 50, "r");
     std::thread::scope(|scope| {
         for t in 0..8 {
             let app = &app;

@@ -79,6 +79,22 @@ pub fn segment(app: &TestApp, id: &str, patch: Value) {
     assert!(r.status == 201 || r.status == 200, "PUT segment {id}: {}", r.text);
 }
 
+/// Seller `seller_id`, and segment `seg` taking every lead, with one rule `rule_id` over
+/// any seller, changed by `patch`.
+pub fn one_seller_one_rule(app: &TestApp, seller_id: &str, rule_id: &str, patch: Value) {
+    seller(app, seller_id, json!({}));
+    segment(app, "seg", json!({}));
+    rule(app, "seg", rule_id, patch);
+}
+
+/// Seller `seller_id` of `capacity`, and segment `seg` taking every lead, with rule
+/// `rule_id` over any seller that counts capacity.
+pub fn one_seller_of_capacity(app: &TestApp, seller_id: &str, capacity: u32, rule_id: &str) {
+    seller(app, seller_id, json!({ "capacity": capacity }));
+    segment(app, "seg", json!({}));
+    rule(app, "seg", rule_id, json!({"distribution": {"use_capacity": true}}));
+}
+
 /// The body of a rule: priority 1, active, any seller, round robin without capacity or
 /// availability, changed by `patch`.
 pub fn rule_body(id: &str, patch: Value) -> Value {
