@@ -38,6 +38,22 @@ impl Resp {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The ids of a list answer's `items`, in order.
+    #[track_caller]
+    pub fn item_ids(&self) -> Vec<String> {
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a list answer has items: {}", self.text))
+            .iter()
+            .map(|i| {
+                i["id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("an item has an id: {i}"))
+                    .to_string()
+            })
+            .collect()
+    }
 }
 
 pub fn start_error(dir: &Path) -> String {

@@ -87,6 +87,16 @@ pub fn any_seller() -> Value {
     json!({"type": "sellers", "match": "any"})
 }
 
+/// An `assign_to` of exactly the sellers `ids`.
+pub fn sellers_by_id(ids: &[&str]) -> Value {
+    json!({"type": "sellers", "match": "ids", "ids": ids})
+}
+
+/// An `assign_to` of the sellers meeting `condition`.
+pub fn sellers_where(condition: &str) -> Value {
+    json!({"type": "sellers", "match": "condition", "condition": condition})
+}
+
 #[track_caller]
 pub fn put_rule(api: &impl Api, segment: &str, id: &str, body: Value) {
     put(api, &format!("/api/v1/segments/{segment}/rules/{id}"), body);
