@@ -42,17 +42,8 @@ impl Resp {
     /// The ids of a list answer's `items`, in order.
     #[track_caller]
     pub fn item_ids(&self) -> Vec<String> {
-        self.body["items"]
-            .as_array()
-            .unwrap_or_else(|| panic!("a list answer has items: {}", self.text))
-            .iter()
-            .map(|i| {
-                i["id"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("an item has an id: {i}"))
-                    .to_string()
-            })
-            .collect()
+        let items = self.body["items"].as_array();
+        crate::work::ids(items.unwrap_or_else(|| panic!("a list answer has items: {}", self.text)))
     }
 }
 
