@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error};
+use crate::fixtures::{self, assert_absent, assert_error};
 use crate::helpers::{ADMIN, Resp, TestApp};
 
 const ROLES: [&str; 5] = [
@@ -336,11 +336,7 @@ fn a_sequence_manager_may_only_connect_sequences_to_existing_segments() {
         "forbidden",
         "creating a segment",
     );
-    assert_eq!(
-        app.get("/api/v1/segments/new-seg").status,
-        404,
-        "no segment was created"
-    );
+    assert_absent(&app, "/api/v1/segments/new-seg", "no segment was created");
 
     for role in ["reader", "integration"] {
         let token = app.token(role);

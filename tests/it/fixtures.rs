@@ -75,6 +75,13 @@ pub fn assert_echoes(sent: &Value, got: &Value, what: &str) {
     }
 }
 
+/// `GET path` answers 404: nothing is stored there.
+#[track_caller]
+pub fn assert_absent(app: &TestApp, path: &str, what: &str) {
+    let r = app.get(path);
+    assert_eq!(r.status, 404, "{what}: GET {path} should answer 404: {}", r.text);
+}
+
 /// An error answer with `status` and `code`.
 #[track_caller]
 pub fn assert_error(r: &Resp, status: u16, code: &str, what: &str) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::fixtures;
+use crate::fixtures::{self, assert_absent};
 use crate::helpers::{TestApp, start_error};
 
 /// Everything the configuration API shows, by path.
@@ -68,11 +68,7 @@ fn a_restart_keeps_every_kind_of_configuration_and_the_tokens() {
         assert_eq!(is, was, "GET {path} answers the same after a restart");
     }
     assert_eq!(app.get("/api/v1/settings").body, settings);
-    assert_eq!(
-        app.get("/api/v1/queues/q1").status,
-        404,
-        "a deleted queue stays deleted"
-    );
+    assert_absent(&app, "/api/v1/queues/q1", "a deleted queue stays deleted");
     let me = app.request("GET", "/api/v1/me", Some(&reader), None);
     assert_eq!(
         me.status, 200,

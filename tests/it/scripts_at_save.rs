@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error};
+use crate::fixtures::{self, assert_absent, assert_error};
 use crate::helpers::{Resp, TestApp};
 
 /// A `script_error` of `kind` in the script saved in `field`, with a line and a column.
@@ -53,7 +53,7 @@ fn a_segment_condition_that_does_not_compile_is_refused() {
         let r = app.put("/api/v1/segments/s", segment_with(condition));
         assert_script_error(&r, "condition", "syntax", line, &format!("condition {condition:?}"));
     }
-    assert_eq!(app.get("/api/v1/segments/s").status, 404, "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/s", "no segment was stored");
 
     let r = app.put(
         "/api/v1/segments/s",
@@ -107,12 +107,8 @@ fn eval_and_import_are_refused_where_they_stand() {
             );
         }
     }
-    assert_eq!(app.get("/api/v1/segments/s").status, 404, "no segment was stored");
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    assert_absent(&app, "/api/v1/segments/s", "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
     let r = app.put(
         "/api/v1/segments/seg1/rules/x",
         scripted_rule("fn distribute(record, candidates) { eval(\"()\") }"),
@@ -155,11 +151,7 @@ fn rule_scripts_that_do_not_compile_are_refused() {
         1,
         "a seller condition reading `team`",
     );
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
 }
 
 fn scripted_rule(script: &str) -> Value {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error, assert_invalid};
+use crate::fixtures::{self, assert_absent, assert_error, assert_invalid};
 use crate::helpers::{ADMIN, TestApp};
 
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -53,7 +53,7 @@ fn malformed_json_is_invalid_json() {
             &format!("body {:?}", String::from_utf8_lossy(body)),
         );
     }
-    assert_eq!(app.get("/api/v1/sellers/s1").status, 404, "no seller was stored");
+    assert_absent(&app, "/api/v1/sellers/s1", "no seller was stored");
 }
 
 #[test]
@@ -123,7 +123,7 @@ fn unknown_fields_are_refused_naming_the_field() {
         "/api/v1/queues/x",
         "/api/v1/sequences/x",
     ] {
-        assert_eq!(app.get(path).status, 404, "{path} was not stored");
+        assert_absent(&app, path, "not stored");
     }
     assert_eq!(
         app.get("/api/v1/settings").body["max_records_per_run"],
@@ -298,7 +298,7 @@ fn wrong_types_are_refused_naming_the_field() {
             &format!("PUT {path} with an array for the struct at {field}"),
         );
     }
-    assert_eq!(app.get("/api/v1/sellers/x").status, 404, "no seller was stored");
+    assert_absent(&app, "/api/v1/sellers/x", "no seller was stored");
     assert_eq!(
         app.get("/api/v1/settings").body["max_records_per_run"],
         500,
@@ -571,11 +571,7 @@ fn ranges_are_checked() {
             &format!("available_within_hours {hours}"),
         );
     }
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
     for hours in [1, 120] {
         let r = app.put(
             "/api/v1/segments/seg1/rules/x",
@@ -682,11 +678,11 @@ fn references_to_missing_objects_are_refused() {
 
     let r = app.put("/api/v1/segments/x", fixtures::segment("lead", 1, Some("ghost")));
     assert_invalid(&r, "sequence_id", "a segment with a missing sequence");
-    assert_eq!(app.get("/api/v1/segments/x").status, 404, "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/x", "no segment was stored");
 
     let r = app.put("/api/v1/teams/x", fixtures::team(&["s1", "ghost"]));
     assert_invalid(&r, "members[1]", "a team with a missing member");
-    assert_eq!(app.get("/api/v1/teams/x").status, 404, "no team was stored");
+    assert_absent(&app, "/api/v1/teams/x", "no team was stored");
 }
 
 #[test]
@@ -729,7 +725,7 @@ fn deeply_nested_json_is_refused_without_harm() {
         "nesting beyond the parser's limit is refused: {}",
         r.text
     );
-    assert_eq!(app.get("/api/v1/sellers/s1").status, 404, "nothing was stored");
+    assert_absent(&app, "/api/v1/sellers/s1", "nothing was stored");
 
     // Nesting the parser accepts is stored and still loads after a restart.
     let nested = format!(
@@ -760,7 +756,7 @@ fn a_body_over_16_mib_is_payload_too_large() {
     body.push(b' ');
     let r = app.raw("PUT", "/api/v1/sellers/s2", Some(ADMIN), body);
     assert_error(&r, 413, "payload_too_large", "a body one byte over 16 MiB");
-    assert_eq!(app.get("/api/v1/sellers/s2").status, 404, "nothing was stored");
+    assert_absent(&app, "/api/v1/sellers/s2", "nothing was stored");
     assert_eq!(app.get("/api/v1/me").status, 200, "the server is still up");
 }
 
