@@ -6,15 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Client, wait_until};
+use crate::helpers::{Api, Client, free_port, serve_command, wait_until};
 use crate::work::{
     all_records, any_seller, check_counters, check_history, list_all, open_records, post_records, put_rule,
     put_segment, put_seller, record, rule, set_capacity,
@@ -33,23 +32,10 @@ impl Server {
     /// Starts `allot serve` on `dir` and waits until `/healthz` answers 200. Its log
     /// (info level) goes to `log`.
     fn start(dir: &Path, log: &Path) -> (Server, Client) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let log_file = File::create(log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_allot"))
-            .arg("serve")
-            .arg("--data")
-            .arg(dir)
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+        let child = serve_command(dir, port, 2, "info")
             .env("ALLOT_ADMIN_TOKEN", TOKEN)
-            .env_remove("ALLOT_DATA")
-            .env_remove("ALLOT_BIND")
-            .env("ALLOT_WORKERS", "2")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()

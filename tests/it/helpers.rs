@@ -299,6 +299,28 @@ impl Api for Client {
     }
 }
 
+/// A port on 127.0.0.1 that was free a moment ago (its listener is dropped at once).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `allot serve --data {dir} --bind 127.0.0.1:{port}` of the built binary, with `workers`
+/// HTTP workers, `RUST_LOG` at `log_level`, stdin closed and no `ALLOT_DATA` or
+/// `ALLOT_BIND` from the environment; the caller sets the admin token and the outputs.
+pub fn serve_command(dir: &Path, port: u16, workers: u32, log_level: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_allot"));
+    cmd.args(["serve", "--data"])
+        .arg(dir)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("ALLOT_DATA")
+        .env_remove("ALLOT_BIND")
+        .env("ALLOT_WORKERS", workers.to_string())
+        .env("RUST_LOG", log_level)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 /// Polls `done` every 50 ms until it holds; fails naming `what` after `secs` seconds.
 #[track_caller]
 pub fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> bool) {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, assert_absent};
-use crate::helpers::{TestApp, start_error};
+use crate::helpers::{TestApp, free_port, serve_command, start_error};
 
 /// Everything the configuration API shows, by path.
 fn snapshot(app: &TestApp) -> Vec<(String, Value)> {
@@ -161,22 +161,11 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
-}
-
+/// The binary without an admin token in its environment (it makes the first one), one
+/// worker, its output piped.
 fn allot(dir: &Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_allot"));
-    cmd.args(["serve", "--data"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .env_remove("ALLOT_ADMIN_TOKEN")
-        .env_remove("ALLOT_DATA")
-        .env_remove("ALLOT_BIND")
-        .env("ALLOT_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+    let mut cmd = serve_command(dir, port, 1, "warn");
+    cmd.env_remove("ALLOT_ADMIN_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
