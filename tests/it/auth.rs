@@ -153,8 +153,7 @@ fn cases(tag: &str, token_id: &str) -> Vec<Case> {
 
 #[test]
 fn every_role_gets_exactly_what_the_role_table_grants() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     for role in ROLES {
         let token = app.token(role);
         let victim = app.post(
@@ -238,8 +237,7 @@ fn with_authorization(
 
 #[test]
 fn every_api_route_refuses_missing_wrong_and_malformed_credentials() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let reader = app.token("reader");
     let wrong = format!("{reader}x");
     for case in cases("anon", "tok_0000000000000000") {
@@ -284,8 +282,7 @@ fn every_api_route_refuses_missing_wrong_and_malformed_credentials() {
 
 #[test]
 fn a_sequence_manager_may_only_connect_sequences_to_existing_segments() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(app.put("/api/v1/sequences/seq2", fixtures::sequence()).status, 201);
     let manager = app.token("sequence_manager");
     let put = |path: &str, body: Value| app.request("PUT", path, Some(&manager), Some(&body));

@@ -156,8 +156,7 @@ fn segments_round_trip_with_derived_fields() {
 
 #[test]
 fn rules_round_trip() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let mut changed = fixtures::rule();
     changed["assign_to"] = json!({"type": "queue", "match": "ids", "condition": null, "ids": ["q1"]});
     changed["distribution"] =
@@ -188,8 +187,7 @@ fn record_type_schemas_round_trip() {
 
 #[test]
 fn deleting_a_segment_deletes_its_rules() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(app.put("/api/v1/segments/seg1/rules/r2", fixtures::rule()).status, 201);
     // A segment whose id starts like seg1's keeps its rules.
     assert_eq!(

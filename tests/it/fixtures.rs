@@ -121,3 +121,10 @@ pub fn seed(app: &TestApp) {
         assert_eq!(r.status, 201, "seeding {path}: {}", r.text);
     }
 }
+
+/// A server on a fresh data directory with the [`seed`] configuration.
+pub fn seeded() -> TestApp {
+    let app = TestApp::spawn();
+    seed(&app);
+    app
+}

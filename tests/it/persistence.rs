@@ -40,8 +40,7 @@ fn snapshot(app: &TestApp) -> Vec<(String, Value)> {
 
 #[test]
 fn a_restart_keeps_every_kind_of_configuration_and_the_tokens() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(
         app.put("/api/v1/sellers/s2", json!({"name": "Min", "capacity": 3}))
             .status,

@@ -58,8 +58,7 @@ fn malformed_json_is_invalid_json() {
 
 #[test]
 fn unknown_fields_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         (
             "/api/v1/sellers/x",
@@ -139,8 +138,7 @@ fn unknown_fields_are_refused_naming_the_field() {
 
 #[test]
 fn wrong_types_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         ("/api/v1/sellers/x", with(fixtures::seller(), "/name", json!(5)), "name"),
         (
@@ -308,8 +306,7 @@ fn wrong_types_are_refused_naming_the_field() {
 
 #[test]
 fn missing_required_fields_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         ("/api/v1/sellers/x", without(fixtures::seller(), "/name"), "name"),
         (
@@ -370,8 +367,7 @@ fn missing_required_fields_are_refused_naming_the_field() {
 
 #[test]
 fn ids_in_bodies_and_paths_follow_the_id_alphabet() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let long = "x".repeat(129);
     for bad in ["bad%20id", "caf%C3%A9", long.as_str(), "a%2Fb", "semi%3Bcolon", "%FF"] {
         for path in [
@@ -544,8 +540,7 @@ fn time_zones_are_iana_names() {
 
 #[test]
 fn ranges_are_checked() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let segment = |p: u32| fixtures::segment("lead", p, None);
     assert_invalid(
         &app.put("/api/v1/segments/x", segment(0)),
@@ -624,8 +619,7 @@ fn ranges_are_checked() {
 
 #[test]
 fn references_to_missing_objects_are_refused() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let by_ids = |kind: &str, method: &str, ids: Value| {
         let rule = with(fixtures::rule(), "/assign_to/type", json!(kind));
         let rule = with(rule, "/assign_to/match", json!("ids"));
@@ -687,8 +681,7 @@ fn references_to_missing_objects_are_refused() {
 
 #[test]
 fn list_limits_are_checked() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     for list in [
         "/api/v1/sellers",
         "/api/v1/teams",
