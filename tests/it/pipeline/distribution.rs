@@ -254,12 +254,7 @@ fn duplicate_ids_in_a_rule_target_count_once() {
     seller(&app, "s1", json!({}));
     seller(&app, "s2", json!({}));
     segment(&app, "seg", json!({}));
-    rule(
-        &app,
-        "seg",
-        "dup",
-        json!({"assign_to": {"match": "ids", "ids": ["s1", "s1", "s1"]}}),
-    );
+    rule(&app, "seg", "dup", to_sellers(&["s1", "s1", "s1"]));
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s1", "{v}");
     let d = &v["decision"]["rules"][0];
