@@ -62,9 +62,7 @@ fn load_balancing_after(capacities: &[(&str, u32)], preloads: &[(&str, &str)]) -
 #[test]
 fn round_robin_spreads_thirty_records_evenly_in_order() {
     let app = TestApp::spawn();
-    for s in ["s3", "s1", "s2"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s3", "s1", "s2"]);
     segment(&app, "seg", json!({}));
     rule(&app, "seg", "rr", json!({}));
     let records: Vec<Value> = (0..30).map(|i| lead(&format!("l{i:02}"), json!({}))).collect();
@@ -87,9 +85,7 @@ fn round_robin_spreads_thirty_records_evenly_in_order() {
 fn round_robin_takes_never_assigned_sellers_first_then_longest_waiting() {
     let app = TestApp::spawn();
     preload_segment(&app);
-    for s in ["s1", "s2", "s3"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s1", "s2", "s3"]);
     preload(&app, "p1", "s2");
     segment(&app, "seg", json!({"priority": 2}));
     rule(&app, "seg", "rr", json!({}));
@@ -109,9 +105,7 @@ fn two_rules_over_two_sellers(round_robin_scope: Option<&str>) -> TestApp {
     if let Some(scope) = round_robin_scope {
         put_settings(&app, None, scope);
     }
-    for s in ["s1", "s2"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s1", "s2"]);
     segment(&app, "a", json!({"condition": "record.seg == \"a\""}));
     segment(&app, "b", json!({"condition": "record.seg == \"b\""}));
     rule(&app, "a", "ra", json!({}));

@@ -59,6 +59,13 @@ pub fn put_settings(app: &TestApp, eligible_roles: Option<&[&str]>, round_robin_
     assert_eq!(r.status, 200, "PUT settings: {}", r.text);
 }
 
+/// [`seller`] for each of `ids` in turn, unchanged.
+pub fn sellers(app: &TestApp, ids: &[&str]) {
+    for id in ids {
+        seller(app, id, json!({}));
+    }
+}
+
 /// `GET /sellers/{id}`.
 pub fn seller_view(app: &TestApp, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/sellers/{id}"));

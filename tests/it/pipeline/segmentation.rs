@@ -23,12 +23,17 @@ fn fr_and_uk(uk_moves: Value) -> TestApp {
     app
 }
 
+/// Seller s1, and segment `id` of `condition` with one rule r1 over any seller.
+fn one_segment_of(app: &TestApp, id: &str, condition: &str) {
+    seller(app, "s1", json!({}));
+    segment(app, id, json!({ "condition": condition }));
+    rule(app, id, "r1", json!({}));
+}
+
 #[test]
 fn no_matching_segments() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({}));
-    segment(&app, "uk", json!({"condition": "record.country == \"UK\""}));
-    rule(&app, "uk", "r1", json!({}));
+    one_segment_of(&app, "uk", "record.country == \"UK\"");
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!(v["segment_status"], "no_matching_segments", "{v}");
     assert_eq!(v["segment_id"], json!(null));
@@ -74,9 +79,7 @@ fn matched_previous_segment_keeps_the_record_where_it_was() {
 #[test]
 fn a_segment_condition_failing_at_run_time_is_segment_error() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({}));
-    segment(&app, "bad", json!({"condition": "record.country.no_such_method()"}));
-    rule(&app, "bad", "r1", json!({}));
+    one_segment_of(&app, "bad", "record.country.no_such_method()");
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["segment_status"], "segment_error", "{v}");
     let details = v["error_details"].as_str().unwrap_or_default();
