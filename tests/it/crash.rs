@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Api, Client, free_port, serve_command, wait_until};
 use crate::work::{
-    all_records, any_seller, check_counters, check_history, list_all, open_records, post_records, put_rule,
-    put_segment, put_seller, record, rule, set_capacity,
+    all_records, check_counters, check_history, list_all, open_records, post_records, record, round_robin_over,
+    set_capacity,
 };
 
 const TOKEN: &str = "crash-test-admin-token";
@@ -86,14 +86,6 @@ impl Drop for Server {
     }
 }
 
-fn configure(c: &Client, sellers: &[&str], capacity: Option<u64>) {
-    for s in sellers {
-        put_seller(c, s, capacity);
-    }
-    put_segment(c, "all", "lead");
-    put_rule(c, "all", "rr", rule(1, None, any_seller()));
-}
-
 /// Waits until nothing of type lead is left to be processed.
 fn wait_processed(c: &Client) {
     wait_until("every lead to be processed after the restart", 120, || {
@@ -124,7 +116,7 @@ fn kill_9_during_batch_ingests_loses_no_acknowledged_record() {
     let sellers = ["s1", "s2", "s3", "s4", "s5"];
     let capacity = 150;
     let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
-    configure(&c, &sellers, Some(capacity));
+    round_robin_over(&c, "all", &sellers, Some(capacity));
 
     // Two clients post batches of 250 without waiting; the first kills the server right
     // after its 8th acknowledgement, while the other's request is in flight and the
@@ -221,7 +213,7 @@ fn kill_9_during_a_large_run_keeps_its_committed_batches_and_records_it_failed()
     let logs = tempfile::tempdir().expect("log dir");
     let sellers = ["s1", "s2", "s3", "s4"];
     let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
-    configure(&c, &sellers, Some(0));
+    round_robin_over(&c, "all", &sellers, Some(0));
     let ids: Vec<String> = (0..N).map(|i| format!("big-{i:05}")).collect();
     for chunk in ids.chunks(1000) {
         let batch: Vec<Value> = chunk.iter().map(|id| record(id, "lead", None, json!({}))).collect();

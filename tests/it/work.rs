@@ -102,6 +102,17 @@ pub fn put_rule(api: &impl Api, segment: &str, id: &str, body: Value) {
     put(api, &format!("/api/v1/segments/{segment}/rules/{id}"), body);
 }
 
+/// Sellers `sellers`, each of `capacity`, and segment `segment` of leads (every one) whose
+/// one rule `rr` hands them round robin to any seller, counting capacity.
+#[track_caller]
+pub fn round_robin_over(api: &impl Api, segment: &str, sellers: &[&str], capacity: Option<u64>) {
+    for s in sellers {
+        put_seller(api, s, capacity);
+    }
+    put_segment(api, segment, "lead");
+    put_rule(api, segment, "rr", rule(1, None, any_seller()));
+}
+
 pub fn record(id: &str, record_type: &str, created_on: Option<DateTime<Utc>>, attributes: Value) -> Value {
     let mut r =
         json!({"id": id, "record_type": record_type, "name": format!("name of {id}"), "attributes": attributes});
