@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::fixtures::{self, assert_absent, assert_error};
-use crate::helpers::{ADMIN, Resp, TestApp};
+use crate::helpers::{ADMIN, Resp, TestApp, agent, answer};
 
 const ROLES: [&str; 5] = [
     "system_administrator",
@@ -215,11 +215,6 @@ fn with_authorization(
     authorization: Option<&str>,
     body: Option<&Value>,
 ) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
     let mut req = ureq::http::Request::builder().method(method).uri(app.url(path));
     if let Some(a) = authorization {
         req = req.header("Authorization", a);
@@ -228,11 +223,7 @@ fn with_authorization(
         .header("Content-Type", "application/json")
         .body(body.map(Value::to_string).unwrap_or_default())
         .expect("request");
-    let mut resp = agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, body, text }
+    answer(method, path, agent(Duration::from_secs(60)).run(req))
 }
 
 #[test]

@@ -171,11 +171,7 @@ fn allot(dir: &Path, port: u16) -> Command {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into()
+    crate::helpers::agent(Duration::from_secs(5))
 }
 
 /// Starts the binary and waits until `/healthz` answers 200.
