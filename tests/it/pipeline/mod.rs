@@ -163,32 +163,14 @@ pub fn post_batch_wait(app: &TestApp, records: Vec<Value>) -> Vec<Value> {
     r.body["records"].as_array().cloned().unwrap_or_default()
 }
 
-/// `GET /records/{id}`.
-pub fn record(app: &TestApp, id: &str) -> Value {
-    let r = app.get(&format!("/api/v1/records/{id}"));
-    assert_eq!(r.status, 200, "GET record {id}: {}", r.text);
-    r.body
-}
+pub use crate::work::get_record as record;
 
 /// Ids in a monitor view of `lead` (all pages).
 pub fn view_ids(app: &TestApp, view: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut path = format!("/api/v1/records?record_type=lead&view={view}&limit=1000");
-        if let Some(a) = &after {
-            path.push_str(&format!("&after={a}"));
-        }
-        let r = app.get(&path);
-        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
-        for item in r.body["items"].as_array().into_iter().flatten() {
-            out.push(item["id"].as_str().unwrap_or_default().to_string());
-        }
-        match r.body["next"].as_str() {
-            Some(n) => after = Some(n.to_string()),
-            None => return out,
-        }
-    }
+    crate::work::ids(&crate::work::list_all(
+        app,
+        &format!("/api/v1/records?record_type=lead&view={view}"),
+    ))
 }
 
 /// Asserts in which of the monitor views `processed`, `unassigned` and `needs_attention`
