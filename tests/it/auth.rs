@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error};
-use crate::helpers::{ADMIN, Resp, TestApp};
+use crate::fixtures::{self, assert_absent, assert_error};
+use crate::helpers::{ADMIN, Resp, TestApp, agent, answer};
 
 const ROLES: [&str; 5] = [
     "system_administrator",
@@ -86,12 +86,25 @@ fn remove(path: String, body: Value, needs: Needs) -> Case {
     }
 }
 
+/// The routes of one kind of object in `collection`: create `{tag}-new` from `new_body`
+/// (`write` may), read `existing` and list (any reader may), delete `{tag}-old`, which
+/// the administrator creates from `old_body` first (`write` may).
+fn crud(collection: &str, tag: &str, existing: &str, new_body: Value, old_body: Value, write: Needs) -> [Case; 4] {
+    [
+        create(format!("{collection}/{tag}-new"), new_body, write),
+        call("GET", format!("{collection}/{existing}"), Needs::ReadConfig, 200),
+        call("GET", collection, Needs::ReadConfig, 200),
+        remove(format!("{collection}/{tag}-old"), old_body, write),
+    ]
+}
+
 /// Every kind of route. `tag` makes the ids a role creates or deletes its own;
 /// `token_id` is a token the call may revoke.
 fn cases(tag: &str, token_id: &str) -> Vec<Case> {
     use Needs::*;
+    use fixtures::{queue, record_type_schema, rule, seller, sequence, team};
     let rt = format!("rt_{tag}");
-    vec![
+    let mut cases = vec![
         // tokens
         Case {
             body: Some(json!({"name": format!("made by {tag}"), "role": "reader"})),
@@ -106,82 +119,41 @@ fn cases(tag: &str, token_id: &str) -> Vec<Case> {
             unchanged: None,
             ..call("PUT", "/api/v1/settings", Administer, 200)
         },
-        // sellers
-        create(format!("/api/v1/sellers/{tag}-new"), fixtures::seller(), Configure),
-        call("GET", "/api/v1/sellers/s1", ReadConfig, 200),
-        call("GET", "/api/v1/sellers", ReadConfig, 200),
-        remove(format!("/api/v1/sellers/{tag}-old"), fixtures::seller(), Configure),
-        // teams
-        create(format!("/api/v1/teams/{tag}-new"), fixtures::team(&["s1"]), Configure),
-        call("GET", "/api/v1/teams/t1", ReadConfig, 200),
-        call("GET", "/api/v1/teams", ReadConfig, 200),
-        remove(format!("/api/v1/teams/{tag}-old"), fixtures::team(&[]), Configure),
-        // queues
-        create(format!("/api/v1/queues/{tag}-new"), fixtures::queue(), Configure),
-        call("GET", "/api/v1/queues/q1", ReadConfig, 200),
-        call("GET", "/api/v1/queues", ReadConfig, 200),
-        remove(format!("/api/v1/queues/{tag}-old"), fixtures::queue(), Configure),
-        // sequences
-        create(
-            format!("/api/v1/sequences/{tag}-new"),
-            fixtures::sequence(),
-            ManageSequences,
-        ),
-        call("GET", "/api/v1/sequences/seq1", ReadConfig, 200),
-        call("GET", "/api/v1/sequences", ReadConfig, 200),
-        remove(
-            format!("/api/v1/sequences/{tag}-old"),
-            fixtures::sequence(),
-            ManageSequences,
-        ),
-        // segments
-        create(
-            format!("/api/v1/segments/{tag}-new"),
-            fixtures::segment("lead", 5, None),
-            Configure,
-        ),
-        call("GET", "/api/v1/segments/seg1", ReadConfig, 200),
-        call("GET", "/api/v1/segments", ReadConfig, 200),
+    ];
+    let segment = || fixtures::segment("lead", 5, None);
+    for (collection, existing, new_body, old_body, write) in [
+        ("/api/v1/sellers", "s1", seller(), seller(), Configure),
+        ("/api/v1/teams", "t1", team(&["s1"]), team(&[]), Configure),
+        ("/api/v1/queues", "q1", queue(), queue(), Configure),
+        ("/api/v1/sequences", "seq1", sequence(), sequence(), ManageSequences),
+        ("/api/v1/segments", "seg1", segment(), segment(), Configure),
+        ("/api/v1/segments/seg1/rules", "r1", rule(), rule(), Configure),
+    ] {
+        cases.extend(crud(collection, tag, existing, new_body, old_body, write));
+    }
+    cases.extend([
         call("GET", "/api/v1/segments?record_type=lead", ReadConfig, 200),
-        remove(
-            format!("/api/v1/segments/{tag}-old"),
-            fixtures::segment("lead", 5, None),
-            Configure,
-        ),
-        // rules
-        create(
-            format!("/api/v1/segments/seg1/rules/{tag}-new"),
-            fixtures::rule(),
-            Configure,
-        ),
-        call("GET", "/api/v1/segments/seg1/rules/r1", ReadConfig, 200),
-        call("GET", "/api/v1/segments/seg1/rules", ReadConfig, 200),
-        remove(
-            format!("/api/v1/segments/seg1/rules/{tag}-old"),
-            fixtures::rule(),
-            Configure,
-        ),
-        // record-type schemas
+        // record-type schemas: ids are identifiers, so `_` joins the tag; no list
         create(
             format!("/api/v1/record-types/{rt}_new"),
-            fixtures::record_type_schema(),
+            record_type_schema(),
             Configure,
         ),
         call("GET", "/api/v1/record-types/lead", ReadConfig, 200),
         remove(
             format!("/api/v1/record-types/{rt}_old"),
-            fixtures::record_type_schema(),
+            record_type_schema(),
             Configure,
         ),
         // the caller
         call("GET", "/api/v1/me", AnyToken, 200),
-    ]
+    ]);
+    cases
 }
 
 #[test]
 fn every_role_gets_exactly_what_the_role_table_grants() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     for role in ROLES {
         let token = app.token(role);
         let victim = app.post(
@@ -243,11 +215,6 @@ fn with_authorization(
     authorization: Option<&str>,
     body: Option<&Value>,
 ) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
     let mut req = ureq::http::Request::builder().method(method).uri(app.url(path));
     if let Some(a) = authorization {
         req = req.header("Authorization", a);
@@ -256,17 +223,12 @@ fn with_authorization(
         .header("Content-Type", "application/json")
         .body(body.map(Value::to_string).unwrap_or_default())
         .expect("request");
-    let mut resp = agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp { status, body, text }
+    answer(method, path, agent(Duration::from_secs(60)).run(req))
 }
 
 #[test]
 fn every_api_route_refuses_missing_wrong_and_malformed_credentials() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let reader = app.token("reader");
     let wrong = format!("{reader}x");
     for case in cases("anon", "tok_0000000000000000") {
@@ -311,8 +273,7 @@ fn every_api_route_refuses_missing_wrong_and_malformed_credentials() {
 
 #[test]
 fn a_sequence_manager_may_only_connect_sequences_to_existing_segments() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(app.put("/api/v1/sequences/seq2", fixtures::sequence()).status, 201);
     let manager = app.token("sequence_manager");
     let put = |path: &str, body: Value| app.request("PUT", path, Some(&manager), Some(&body));
@@ -336,30 +297,20 @@ fn a_sequence_manager_may_only_connect_sequences_to_existing_segments() {
     );
     fixtures::assert_invalid(&r, "sequence_id", "connecting a sequence that does not exist");
 
-    let mut renamed = fixtures::segment("lead", 1, Some("seq1"));
-    renamed["name"] = json!("Renamed");
-    assert_error(
-        &put("/api/v1/segments/seg1", renamed),
-        403,
-        "forbidden",
-        "renaming a segment",
-    );
-    let mut reprioritised = fixtures::segment("lead", 1, None);
-    reprioritised["priority"] = json!(2);
-    assert_error(
-        &put("/api/v1/segments/seg1", reprioritised),
-        403,
-        "forbidden",
-        "changing a segment's priority",
-    );
-    let mut reconditioned = fixtures::segment("lead", 1, Some("seq1"));
-    reconditioned["condition"] = json!("true");
-    assert_error(
-        &put("/api/v1/segments/seg1", reconditioned),
-        403,
-        "forbidden",
-        "changing a segment's condition",
-    );
+    for (sequence_id, field, value, what) in [
+        (Some("seq1"), "name", json!("Renamed"), "renaming a segment"),
+        (None, "priority", json!(2), "changing a segment's priority"),
+        (
+            Some("seq1"),
+            "condition",
+            json!("true"),
+            "changing a segment's condition",
+        ),
+    ] {
+        let mut changed = fixtures::segment("lead", 1, sequence_id);
+        changed[field] = value;
+        assert_error(&put("/api/v1/segments/seg1", changed), 403, "forbidden", what);
+    }
     let stored = app.get("/api/v1/segments/seg1");
     assert_eq!(
         stored.body["name"], "UK trade shows",
@@ -373,11 +324,7 @@ fn a_sequence_manager_may_only_connect_sequences_to_existing_segments() {
         "forbidden",
         "creating a segment",
     );
-    assert_eq!(
-        app.get("/api/v1/segments/new-seg").status,
-        404,
-        "no segment was created"
-    );
+    assert_absent(&app, "/api/v1/segments/new-seg", "no segment was created");
 
     for role in ["reader", "integration"] {
         let token = app.token(role);

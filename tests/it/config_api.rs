@@ -156,8 +156,7 @@ fn segments_round_trip_with_derived_fields() {
 
 #[test]
 fn rules_round_trip() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let mut changed = fixtures::rule();
     changed["assign_to"] = json!({"type": "queue", "match": "ids", "condition": null, "ids": ["q1"]});
     changed["distribution"] =
@@ -188,8 +187,7 @@ fn record_type_schemas_round_trip() {
 
 #[test]
 fn deleting_a_segment_deletes_its_rules() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(app.put("/api/v1/segments/seg1/rules/r2", fixtures::rule()).status, 201);
     // A segment whose id starts like seg1's keeps its rules.
     assert_eq!(
@@ -264,6 +262,15 @@ fn settings_have_defaults_and_are_replaced() {
     );
 }
 
+/// Creates segment `id` of `record_type` and `priority` from [`fixtures::segment`].
+fn put_segment(app: &TestApp, id: &str, record_type: &str, priority: u32) {
+    let r = app.put(
+        &format!("/api/v1/segments/{id}"),
+        fixtures::segment(record_type, priority, None),
+    );
+    assert_eq!(r.status, 201, "PUT segment {id}: {}", r.text);
+}
+
 #[test]
 fn segments_of_a_record_type_list_in_priority_order() {
     let app = TestApp::spawn();
@@ -276,28 +283,19 @@ fn segments_of_a_record_type_list_in_priority_order() {
         ("a1", "lead", 10),
         ("y", "lead", 2),
     ] {
-        let r = app.put(&format!("/api/v1/segments/{id}"), fixtures::segment(rt, priority, None));
-        assert_eq!(r.status, 201, "{}", r.text);
+        put_segment(&app, id, rt, priority);
     }
-    let ids = |r: &crate::helpers::Resp| -> Vec<String> {
-        r.body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["id"].as_str().expect("id").to_string())
-            .collect()
-    };
     let r = app.get("/api/v1/segments?record_type=lead");
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(ids(&r), ["b", "z", "m", "y", "a", "a1"], "by priority, ties by id");
+    assert_eq!(r.item_ids(), ["b", "z", "m", "y", "a", "a1"], "by priority, ties by id");
     assert_eq!(r.body["next"], Value::Null);
     let r = app.get("/api/v1/segments?record_type=opportunity");
-    assert_eq!(ids(&r), ["c"]);
+    assert_eq!(r.item_ids(), ["c"]);
     let r = app.get("/api/v1/segments?record_type=contact");
-    assert_eq!(ids(&r), Vec::<String>::new(), "a type without segments");
+    assert_eq!(r.item_ids(), Vec::<String>::new(), "a type without segments");
     let all = app.get("/api/v1/segments");
     assert_eq!(
-        ids(&all),
+        all.item_ids(),
         ["a", "a1", "b", "c", "m", "y", "z"],
         "without a type: every segment by id"
     );
@@ -311,7 +309,7 @@ fn segments_of_a_record_type_list_in_priority_order() {
         };
         let page = app.get(&path);
         assert_eq!(page.status, 200, "{}", page.text);
-        walked.extend(ids(&page));
+        walked.extend(page.item_ids());
         match page.body["next"].as_str() {
             Some(n) => after = Some(n.to_string()),
             None => break,
@@ -396,38 +394,23 @@ fn cursor_paging_visits_every_object_once_in_order() {
 fn paging_segments_in_priority_order_survives_changes_between_pages() {
     let app = TestApp::spawn();
     for (id, priority) in [("b", 1), ("z", 1), ("m", 2), ("y", 2), ("a", 3)] {
-        let r = app.put(
-            &format!("/api/v1/segments/{id}"),
-            fixtures::segment("lead", priority, None),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
+        put_segment(&app, id, "lead", priority);
     }
-    let ids = |r: &crate::helpers::Resp| -> Vec<String> {
-        r.body["items"]
-            .as_array()
-            .expect("items")
-            .iter()
-            .map(|i| i["id"].as_str().expect("id").to_string())
-            .collect()
-    };
     let first = app.get("/api/v1/segments?record_type=lead&limit=2");
-    assert_eq!(ids(&first), ["b", "z"]);
+    assert_eq!(first.item_ids(), ["b", "z"]);
     let next = first.body["next"].as_str().expect("a next page").to_string();
     // A segment already seen goes away, another arrives after the cursor.
     assert_eq!(app.delete("/api/v1/segments/b").status, 204);
-    assert_eq!(
-        app.put("/api/v1/segments/c", fixtures::segment("lead", 2, None)).status,
-        201
-    );
+    put_segment(&app, "c", "lead", 2);
     let second = app.get(&format!("/api/v1/segments?record_type=lead&limit=2&after={next}"));
     assert_eq!(second.status, 200, "{}", second.text);
     assert_eq!(
-        ids(&second),
+        second.item_ids(),
         ["c", "m"],
         "the next page starts after the last segment seen"
     );
     let next = second.body["next"].as_str().expect("a last page").to_string();
     let third = app.get(&format!("/api/v1/segments?record_type=lead&limit=2&after={next}"));
-    assert_eq!(ids(&third), ["y", "a"]);
+    assert_eq!(third.item_ids(), ["y", "a"]);
     assert_eq!(third.body["next"], Value::Null);
 }

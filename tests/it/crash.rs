@@ -6,18 +6,17 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, Client, wait_until};
+use crate::helpers::{Api, Client, free_port, serve_command, wait_until};
 use crate::work::{
-    all_records, any_seller, check_counters, check_history, list_all, open_records, post_records, put_rule,
-    put_segment, put_seller, record, rule, set_capacity,
+    all_records, check_counters, check_history, list_all, open_records, post_records, record, round_robin_over,
+    set_capacity,
 };
 
 const TOKEN: &str = "crash-test-admin-token";
@@ -33,23 +32,10 @@ impl Server {
     /// Starts `allot serve` on `dir` and waits until `/healthz` answers 200. Its log
     /// (info level) goes to `log`.
     fn start(dir: &Path, log: &Path) -> (Server, Client) {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let log_file = File::create(log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_allot"))
-            .arg("serve")
-            .arg("--data")
-            .arg(dir)
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+        let child = serve_command(dir, port, 2, "info")
             .env("ALLOT_ADMIN_TOKEN", TOKEN)
-            .env_remove("ALLOT_DATA")
-            .env_remove("ALLOT_BIND")
-            .env("ALLOT_WORKERS", "2")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
@@ -100,14 +86,6 @@ impl Drop for Server {
     }
 }
 
-fn configure(c: &Client, sellers: &[&str], capacity: Option<u64>) {
-    for s in sellers {
-        put_seller(c, s, capacity);
-    }
-    put_segment(c, "all", "lead");
-    put_rule(c, "all", "rr", rule(1, None, any_seller()));
-}
-
 /// Waits until nothing of type lead is left to be processed.
 fn wait_processed(c: &Client) {
     wait_until("every lead to be processed after the restart", 120, || {
@@ -138,7 +116,7 @@ fn kill_9_during_batch_ingests_loses_no_acknowledged_record() {
     let sellers = ["s1", "s2", "s3", "s4", "s5"];
     let capacity = 150;
     let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
-    configure(&c, &sellers, Some(capacity));
+    round_robin_over(&c, "all", &sellers, Some(capacity));
 
     // Two clients post batches of 250 without waiting; the first kills the server right
     // after its 8th acknowledgement, while the other's request is in flight and the
@@ -235,7 +213,7 @@ fn kill_9_during_a_large_run_keeps_its_committed_batches_and_records_it_failed()
     let logs = tempfile::tempdir().expect("log dir");
     let sellers = ["s1", "s2", "s3", "s4"];
     let (server, c) = Server::start(data.path(), &logs.path().join("first.log"));
-    configure(&c, &sellers, Some(0));
+    round_robin_over(&c, "all", &sellers, Some(0));
     let ids: Vec<String> = (0..N).map(|i| format!("big-{i:05}")).collect();
     for chunk in ids.chunks(1000) {
         let batch: Vec<Value> = chunk.iter().map(|id| record(id, "lead", None, json!({}))).collect();

@@ -54,6 +54,12 @@ pub fn rule() -> Value {
     })
 }
 
+/// The settings body: the default 500 records per run, `eligible_roles` (None: every
+/// role may be assigned) and `round_robin_scope`.
+pub fn settings(eligible_roles: Option<&[&str]>, round_robin_scope: &str) -> Value {
+    json!({"max_records_per_run": 500, "eligible_roles": eligible_roles, "round_robin_scope": round_robin_scope})
+}
+
 pub fn record_type_schema() -> Value {
     json!({"attributes": {"country": "string", "source": "string", "revenue": "number", "tags": "array", "vip": "bool"}, "strict": false})
 }
@@ -67,6 +73,13 @@ pub fn assert_echoes(sent: &Value, got: &Value, what: &str) {
             "{what}: field {k:?} should read back as it was put; got {got}"
         );
     }
+}
+
+/// `GET path` answers 404: nothing is stored there.
+#[track_caller]
+pub fn assert_absent(app: &TestApp, path: &str, what: &str) {
+    let r = app.get(path);
+    assert_eq!(r.status, 404, "{what}: GET {path} should answer 404: {}", r.text);
 }
 
 /// An error answer with `status` and `code`.
@@ -107,4 +120,11 @@ pub fn seed(app: &TestApp) {
         let r = app.put(path, body);
         assert_eq!(r.status, 201, "seeding {path}: {}", r.text);
     }
+}
+
+/// A server on a fresh data directory with the [`seed`] configuration.
+pub fn seeded() -> TestApp {
+    let app = TestApp::spawn();
+    seed(&app);
+    app
 }

@@ -34,10 +34,42 @@ pub struct Resp {
 }
 
 impl Resp {
+    /// An answer of `status` with the body `text`, parsed when it is JSON.
+    pub fn new(status: u16, text: String) -> Resp {
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text }
+    }
+
     /// The error code of an error answer.
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The ids of a list answer's `items`, in order.
+    #[track_caller]
+    pub fn item_ids(&self) -> Vec<String> {
+        let items = self.body["items"].as_array();
+        crate::work::ids(items.unwrap_or_else(|| panic!("a list answer has items: {}", self.text)))
+    }
+}
+
+/// An HTTP client that answers every status as an answer (not an error), with `timeout`
+/// for each call.
+pub fn agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into()
+}
+
+/// The answer to `method path`; a call that got none (refused, reset, timed out) fails
+/// the test.
+pub fn answer(method: &str, path: &str, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
+    let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    Resp::new(status, text)
 }
 
 pub fn start_error(dir: &Path) -> String {
@@ -93,11 +125,7 @@ impl TestApp {
             .recv_timeout(Duration::from_secs(30))
             .expect("server started in time")
             .expect("server started");
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(60)))
-            .build()
-            .into();
+        let agent = agent(Duration::from_secs(60));
         TestApp {
             base: format!("http://{addr}"),
             clock,
@@ -140,13 +168,17 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
-        let url = self.url(path);
-        let req = ureq::http::Request::builder().method(method).uri(&url);
-        let req = match token {
+    /// `method path`, with `Authorization: Bearer {token}` when there is a token.
+    fn builder(&self, method: &str, path: &str, token: Option<&str>) -> ureq::http::request::Builder {
+        let req = ureq::http::Request::builder().method(method).uri(self.url(path));
+        match token {
             Some(t) => req.header("Authorization", format!("Bearer {t}")),
             None => req,
-        };
+        }
+    }
+
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Resp {
+        let req = self.builder(method, path, token);
         let result = match body {
             Some(b) => self.agent.run(
                 req.header("Content-Type", "application/json")
@@ -155,29 +187,17 @@ impl TestApp {
             ),
             None => self.agent.run(req.body(()).expect("request")),
         };
-        let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text }
+        answer(method, path, result)
     }
 
     /// Sends a raw body (for malformed JSON and size limits).
     pub fn raw(&self, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> Resp {
-        let req = ureq::http::Request::builder().method(method).uri(self.url(path));
-        let req = match token {
-            Some(t) => req.header("Authorization", format!("Bearer {t}")),
-            None => req,
-        };
-        let req = req
+        let req = self
+            .builder(method, path, token)
             .header("Content-Type", "application/json")
             .body(body)
             .expect("request");
-        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text }
+        answer(method, path, self.agent.run(req))
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -251,15 +271,10 @@ pub struct Client {
 impl Client {
     /// A client of the server at `base` (`http://host:port`) with a timeout per call.
     pub fn new(base: String, token: &str, timeout: Duration) -> Client {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .build()
-            .into();
         Client {
             base,
             token: token.to_string(),
-            agent,
+            agent: agent(timeout),
         }
     }
 
@@ -280,8 +295,7 @@ impl Client {
         let mut resp = result.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
         let text = resp.body_mut().read_to_string().map_err(|e| e.to_string())?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Resp { status, body, text })
+        Ok(Resp::new(status, text))
     }
 }
 
@@ -290,6 +304,28 @@ impl Api for Client {
         self.try_call(method, path, body)
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago (its listener is dropped at once).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// `allot serve --data {dir} --bind 127.0.0.1:{port}` of the built binary, with `workers`
+/// HTTP workers, `RUST_LOG` at `log_level`, stdin closed and no `ALLOT_DATA` or
+/// `ALLOT_BIND` from the environment; the caller sets the admin token and the outputs.
+pub fn serve_command(dir: &Path, port: u16, workers: u32, log_level: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_allot"));
+    cmd.args(["serve", "--data"])
+        .arg(dir)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("ALLOT_DATA")
+        .env_remove("ALLOT_BIND")
+        .env("ALLOT_WORKERS", workers.to_string())
+        .env("RUST_LOG", log_level)
+        .stdin(std::process::Stdio::null());
+    cmd
 }
 
 /// Polls `done` every 50 ms until it holds; fails naming `what` after `secs` seconds.

@@ -6,11 +6,11 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::fixtures::{assert_error, assert_invalid};
-use crate::helpers::TestApp;
+use crate::fixtures::{self, assert_error, assert_invalid};
+use crate::helpers::{Resp, TestApp};
 use crate::work::{
     all_records, any_seller, at, check_counters, check_history, get_record, history_of, list_all, ok, open_records,
-    owner, post_records, put, put_rule, put_segment, put_seller, record, rule,
+    owner, post_records, put, put_rule, put_segment, put_seller, record, rule, sellers_by_id, sellers_where,
 };
 
 fn assign(app: &TestApp, records: &[&str], kind: &str, id: &str) -> Value {
@@ -24,6 +24,13 @@ fn assign(app: &TestApp, records: &[&str], kind: &str, id: &str) -> Value {
         .cloned()
         .map(Value::Array)
         .unwrap_or_default()
+}
+
+/// `GET /records/{id}/eligible-sellers`, which must answer 200.
+fn eligible_sellers(app: &TestApp, record_id: &str) -> Resp {
+    let r = app.get(&format!("/api/v1/records/{record_id}/eligible-sellers"));
+    assert_eq!(r.status, 200, "eligible sellers of {record_id}: {}", r.text);
+    r
 }
 
 fn admin_id(app: &TestApp) -> Value {
@@ -145,16 +152,8 @@ fn a_manual_assignment_counts_in_round_robin_order() {
         let app = TestApp::spawn();
         let t0 = at("2026-11-24T09:00:00Z");
         app.clock.set(t0);
-        put(
-            &app,
-            "/api/v1/settings",
-            json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": scope}),
-        );
-        for s in ["a", "b", "c"] {
-            put_seller(&app, s, None);
-        }
-        put_segment(&app, "rr", "lead");
-        put_rule(&app, "rr", "auto", rule(1, Some("record.auto == true"), any_seller()));
+        put(&app, "/api/v1/settings", fixtures::settings(None, scope));
+        three_sellers_round_robin(&app, "auto", Some("record.auto == true"));
         post_records(&app, &[record("x", "lead", None, json!({"auto": false}))], true);
         assign(&app, &["x"], "seller", "a");
         // Without the manual assignment, a (never assigned, first by id) would be next.
@@ -176,27 +175,29 @@ fn a_manual_assignment_counts_in_round_robin_order() {
     }
 }
 
+/// Sellers a, b and c, and segment rr with one rule `rule_id` over any seller that takes
+/// the records meeting `condition`.
+fn three_sellers_round_robin(app: &TestApp, rule_id: &str, condition: Option<&str>) {
+    for s in ["a", "b", "c"] {
+        put_seller(app, s, None);
+    }
+    put_segment(app, "rr", "lead");
+    put_rule(app, "rr", rule_id, rule(1, condition, any_seller()));
+}
+
 /// The next round-robin pick after rule assignments made under the organization scope,
 /// then a switch to the rule scope; with or without a restart in between.
 fn pick_after_scope_switch(restart: bool) -> Value {
     let app = TestApp::spawn();
     let t0 = at("2026-11-24T09:00:00Z");
     app.clock.set(t0);
-    for s in ["a", "b", "c"] {
-        put_seller(&app, s, None);
-    }
-    put_segment(&app, "rr", "lead");
-    put_rule(&app, "rr", "any", rule(1, None, any_seller()));
+    three_sellers_round_robin(&app, "any", None);
     for (i, want) in [(1, "a"), (2, "b")] {
         app.clock.set(t0 + Duration::minutes(i));
         let v = post_records(&app, &[record(&format!("y{i}"), "lead", None, json!({}))], true);
         assert_eq!(v[0]["owner"], owner("seller", want), "{v:?}");
     }
-    put(
-        &app,
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "rule"}),
-    );
+    put(&app, "/api/v1/settings", fixtures::settings(None, "rule"));
     let app = if restart { app.restart() } else { app };
     app.clock.set(t0 + Duration::minutes(3));
     let v = post_records(&app, &[record("y3", "lead", None, json!({}))], true);
@@ -218,12 +219,7 @@ fn only_eligible_refuses_the_whole_request_and_changes_nothing() {
     put_seller(&app, "in", Some(0));
     put_seller(&app, "out", Some(0));
     put_segment(&app, "e", "lead");
-    put_rule(
-        &app,
-        "e",
-        "ids",
-        rule(1, None, json!({"type": "sellers", "match": "ids", "ids": ["in"]})),
-    );
+    put_rule(&app, "e", "ids", rule(1, None, sellers_by_id(&["in"])));
     let recs = [
         record("e1", "lead", None, json!({})),
         record("e2", "lead", None, json!({})),
@@ -316,7 +312,7 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
     put(
         &app,
         "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
+        fixtures::settings(Some(&["seller"]), "organization"),
     );
     let uk = |extra: Value| {
         let mut s = json!({"name": "x", "roles": ["seller"], "attributes": {"country": "UK"}});
@@ -325,31 +321,20 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
         }
         s
     };
+    let fr = || json!({"name": "x", "roles": ["seller"], "attributes": {"country": "FR"}});
     let away =
         json!({"timezone": "UTC", "time_off": [{"start": "2026-11-23T00:00:00Z", "end": "2026-11-25T00:00:00Z"}]});
     let sellers = [
         ("e1", uk(json!({"capacity": 5, "record_access": ["lead"]}))),
         ("e2", uk(json!({"capacity": 0, "availability": away}))),
-        (
-            "e3",
-            json!({"name": "x", "roles": ["seller"], "attributes": {"country": "FR"}}),
-        ),
-        (
-            "x_cond",
-            json!({"name": "x", "roles": ["seller"], "attributes": {"country": "FR"}}),
-        ),
+        ("e3", fr()),
+        ("x_cond", fr()),
         ("x_off", uk(json!({"assign_records": false}))),
         ("x_role", uk(json!({"roles": ["intern"]}))),
         ("x_access", uk(json!({"record_access": ["opportunity"]}))),
         // Matched only by id, by rules the record does not meet or that are inactive.
-        (
-            "x_rule",
-            json!({"name": "x", "roles": ["seller"], "attributes": {"country": "FR"}}),
-        ),
-        (
-            "x_inactive",
-            json!({"name": "x", "roles": ["seller"], "attributes": {"country": "FR"}}),
-        ),
+        ("x_rule", fr()),
+        ("x_inactive", fr()),
     ];
     for (id, body) in sellers {
         put(&app, &format!("/api/v1/sellers/{id}"), body);
@@ -362,32 +347,19 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
         rule(
             1,
             Some("record.revenue > 100"),
-            json!({"type": "sellers", "match": "condition", "condition": "seller.attributes.country == record.country"}),
+            sellers_where("seller.attributes.country == record.country"),
         ),
     );
     put_rule(
         &app,
         "uk",
         "b",
-        rule(
-            2,
-            Some("record.revenue > 1000000"),
-            json!({"type": "sellers", "match": "ids", "ids": ["x_rule"]}),
-        ),
+        rule(2, Some("record.revenue > 1000000"), sellers_by_id(&["x_rule"])),
     );
-    let mut inactive = rule(
-        3,
-        None,
-        json!({"type": "sellers", "match": "ids", "ids": ["x_inactive"]}),
-    );
+    let mut inactive = rule(3, None, sellers_by_id(&["x_inactive"]));
     inactive["active"] = json!(false);
     put_rule(&app, "uk", "c", inactive);
-    put_rule(
-        &app,
-        "uk",
-        "d",
-        rule(4, None, json!({"type": "sellers", "match": "ids", "ids": ["e3"]})),
-    );
+    put_rule(&app, "uk", "d", rule(4, None, sellers_by_id(&["e3"])));
     let recs = [
         record("l1", "lead", None, json!({"country": "UK", "revenue": 500})),
         record("l2", "lead", None, json!({"country": "UK", "revenue": 50})),
@@ -397,12 +369,10 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
     // l1 went to e1 by rule a (e2 is at capacity).
     assert_eq!(get_record(&app, "l1")["owner"], owner("seller", "e1"));
 
-    let r = app.get("/api/v1/records/l1/eligible-sellers");
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = eligible_sellers(&app, "l1");
     let items = r.body["items"].as_array().expect("items");
-    let got: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap_or_default()).collect();
     assert_eq!(
-        got,
+        r.item_ids(),
         ["e1", "e2", "e3"],
         "exactly the sellers passing target, assign_records, roles and record_access of an \
          active rule the record meets, in id order: {}",
@@ -432,19 +402,11 @@ fn eligible_sellers_pass_every_filter_of_some_active_rule_the_record_meets() {
     assert_eq!(r.body, before, "eligible sellers after a restart");
 
     // l2 does not meet rule a's condition: only rule d's seller.
-    let r = app.get("/api/v1/records/l2/eligible-sellers");
-    assert_eq!(r.status, 200, "{}", r.text);
-    let got: Vec<&str> = r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().unwrap_or_default())
-        .collect();
-    assert_eq!(got, ["e3"], "{}", r.text);
+    let r = eligible_sellers(&app, "l2");
+    assert_eq!(r.item_ids(), ["e3"], "{}", r.text);
 
     // A record in no segment has nobody; an unknown record is 404.
-    let r = app.get("/api/v1/records/acc/eligible-sellers");
-    assert_eq!(r.status, 200, "{}", r.text);
+    let r = eligible_sellers(&app, "acc");
     assert_eq!(r.body["items"], json!([]), "{}", r.text);
     assert_error(
         &app.get("/api/v1/records/nope/eligible-sellers"),
@@ -470,33 +432,17 @@ fn a_seller_condition_that_fails_skips_its_whole_rule_in_eligible_sellers() {
         &app,
         "s",
         "div",
-        rule(
-            1,
-            None,
-            json!({"type": "sellers", "match": "condition", "condition": "10 / seller.attributes.n > 1"}),
-        ),
+        rule(1, None, sellers_where("10 / seller.attributes.n > 1")),
     );
-    put_rule(
-        &app,
-        "s",
-        "ids",
-        rule(2, None, json!({"type": "sellers", "match": "ids", "ids": ["c3"]})),
-    );
+    put_rule(&app, "s", "ids", rule(2, None, sellers_by_id(&["c3"])));
     let v = post_records(&app, &[record("r1", "lead", None, json!({}))], true);
     assert_eq!(
         v[0]["status_reason"], "server_error",
         "the rule fails for this record: {v:?}"
     );
-    let r = app.get("/api/v1/records/r1/eligible-sellers");
-    assert_eq!(r.status, 200, "{}", r.text);
-    let got: Vec<&str> = r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|i| i["id"].as_str().unwrap_or_default())
-        .collect();
+    let r = eligible_sellers(&app, "r1");
     assert_eq!(
-        got,
+        r.item_ids(),
         ["c3"],
         "a rule whose seller condition fails is skipped whole, as processing fails it whole: {}",
         r.text

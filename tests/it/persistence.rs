@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::fixtures;
-use crate::helpers::{TestApp, start_error};
+use crate::fixtures::{self, assert_absent};
+use crate::helpers::{TestApp, free_port, serve_command, start_error};
 
 /// Everything the configuration API shows, by path.
 fn snapshot(app: &TestApp) -> Vec<(String, Value)> {
@@ -40,8 +40,7 @@ fn snapshot(app: &TestApp) -> Vec<(String, Value)> {
 
 #[test]
 fn a_restart_keeps_every_kind_of_configuration_and_the_tokens() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     assert_eq!(
         app.put("/api/v1/sellers/s2", json!({"name": "Min", "capacity": 3}))
             .status,
@@ -68,11 +67,7 @@ fn a_restart_keeps_every_kind_of_configuration_and_the_tokens() {
         assert_eq!(is, was, "GET {path} answers the same after a restart");
     }
     assert_eq!(app.get("/api/v1/settings").body, settings);
-    assert_eq!(
-        app.get("/api/v1/queues/q1").status,
-        404,
-        "a deleted queue stays deleted"
-    );
+    assert_absent(&app, "/api/v1/queues/q1", "a deleted queue stays deleted");
     let me = app.request("GET", "/api/v1/me", Some(&reader), None);
     assert_eq!(
         me.status, 200,
@@ -167,33 +162,18 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
-    listener.local_addr().expect("local addr").port()
-}
-
+/// The binary without an admin token in its environment (it makes the first one), one
+/// worker, its output piped.
 fn allot(dir: &Path, port: u16) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_allot"));
-    cmd.args(["serve", "--data"])
-        .arg(dir)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .env_remove("ALLOT_ADMIN_TOKEN")
-        .env_remove("ALLOT_DATA")
-        .env_remove("ALLOT_BIND")
-        .env("ALLOT_WORKERS", "1")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
+    let mut cmd = serve_command(dir, port, 1, "warn");
+    cmd.env_remove("ALLOT_ADMIN_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(5)))
-        .build()
-        .into()
+    crate::helpers::agent(Duration::from_secs(5))
 }
 
 /// Starts the binary and waits until `/healthz` answers 200.

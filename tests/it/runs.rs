@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::fixtures::assert_error;
 use crate::helpers::{ADMIN, TestApp, wait_until};
 use crate::work::{
-    any_seller, at, get_record, history_of, ids, list_all, ok, owner, post_records, put, put_rule, put_segment,
-    put_seller, record, rule, set_capacity, ts,
+    at, get_record, history_of, ids, list_all, ok, owner, post_records, put, put_segment, record, round_robin_over,
+    set_capacity, ts,
 };
 
 /// A permutation of `0..n` (xorshift Fisher–Yates), the same for the same seed.
@@ -105,9 +105,7 @@ fn a_run_takes_the_oldest_waiting_records_first_up_to_its_limit() {
     let app = TestApp::spawn();
     let t0 = at("2026-11-24T09:00:00Z");
     app.clock.set(t0);
-    put_seller(&app, "s1", Some(0));
-    put_segment(&app, "all", "lead");
-    put_rule(&app, "all", "rr", rule(1, None, any_seller()));
+    round_robin_over(&app, "all", &["s1"], Some(0));
     let expected = post_backlog(&app, 0, 600, 0x9e37_79b9_7f4a_7c15);
 
     let waiting = list_all(&app, "/api/v1/records?segment_id=all&view=unassigned");
@@ -256,10 +254,8 @@ fn run_history_keeps_every_run_newest_first_across_a_restart() {
     let app = TestApp::spawn();
     let t0 = at("2026-11-24T09:00:00Z");
     app.clock.set(t0);
-    put_seller(&app, "s1", Some(0));
-    put_segment(&app, "all", "lead");
+    round_robin_over(&app, "all", &["s1"], Some(0));
     put_segment(&app, "other", "lead");
-    put_rule(&app, "all", "rr", rule(1, None, any_seller()));
     let base = at("2026-11-20T00:00:00Z");
     let recs: Vec<Value> = (1..=3)
         .map(|i| record(&format!("r{i}"), "lead", Some(base + Duration::hours(i)), json!({})))
@@ -315,7 +311,7 @@ fn run_history_keeps_every_run_newest_first_across_a_restart() {
         // Paging: 3, then the last one.
         let page = app.get("/api/v1/segments/all/runs?limit=3");
         assert_eq!(
-            ids(page.body["items"].as_array().expect("items")),
+            page.item_ids(),
             vec![run_ids[3].clone(), run_ids[2].clone(), run_ids[1].clone()],
             "{when}: the first page of 3"
         );
@@ -324,11 +320,7 @@ fn run_history_keeps_every_run_newest_first_across_a_restart() {
             .unwrap_or_else(|| panic!("{when}: a full page has a next cursor: {}", page.text));
         let page = app.get(&format!("/api/v1/segments/all/runs?limit=3&after={next}"));
         assert_eq!(page.status, 200, "{when}: {}", page.text);
-        assert_eq!(
-            ids(page.body["items"].as_array().expect("items")),
-            vec![run_ids[0].clone()],
-            "{when}: the second page"
-        );
+        assert_eq!(page.item_ids(), vec![run_ids[0].clone()], "{when}: the second page");
         assert_eq!(page.body["next"], Value::Null, "{when}: the last page has no next");
     };
     check(&app, "before the restart");
@@ -376,9 +368,7 @@ fn a_scheduled_run_assigns_waiting_records_and_is_in_run_history() {
     // Tuesday 2026-11-24, 05:59:58.5 in New York: a 06:00 run is 1.5 s away.
     let app = TestApp::spawn();
     app.clock.set(at("2026-11-24T10:59:58.500Z"));
-    put_seller(&app, "s1", Some(0));
-    put_segment(&app, "ny", "lead");
-    put_rule(&app, "ny", "rr", rule(1, None, any_seller()));
+    round_robin_over(&app, "ny", &["s1"], Some(0));
     let recs: Vec<Value> = (1..=3)
         .map(|i| record(&format!("w{i}"), "lead", None, json!({})))
         .collect();

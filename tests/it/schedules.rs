@@ -1,12 +1,12 @@
 //! Reassignment schedules: validation, PUT/GET/DELETE, durability, the segment cascade,
 //! and scheduled runs that fire at local wall-clock time.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wait_until};
+use crate::work::at;
 
 fn segment(app: &TestApp, id: &str) {
     let r = app.put(
@@ -21,12 +21,6 @@ fn weekdays_body() -> Value {
            "times": ["06:00", "14:00"], "timezone": "Europe/London"})
 }
 
-fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .unwrap_or_else(|e| panic!("{s}: {e}"))
-        .with_timezone(&Utc)
-}
-
 /// `allot_scheduled_runs_total` of `segment` in `/metrics`, if the line is there.
 fn scheduled_runs(app: &TestApp, segment: &str) -> Option<u64> {
     let r = app.request("GET", "/metrics", None, None);
@@ -36,15 +30,6 @@ fn scheduled_runs(app: &TestApp, segment: &str) -> Option<u64> {
         .lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .map(|n| n.trim().parse().unwrap_or_else(|e| panic!("metric value {n:?}: {e}")))
-}
-
-/// Polls until `done` holds; fails after a few seconds.
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(8);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -196,7 +181,7 @@ fn a_scheduled_run_fires_at_its_local_time() {
                        "timezone": "America/New_York"});
     assert_eq!(app.put("/api/v1/segments/later/schedule", later).status, 201);
 
-    wait_for("the 06:00 run to fire", || scheduled_runs(&app, "ny") == Some(1));
+    wait_until("the 06:00 run to fire", 8, || scheduled_runs(&app, "ny") == Some(1));
     // The next one is armed: Thursday 06:00 New York time.
     let r = app.get("/api/v1/segments/ny/schedule");
     assert_eq!(r.body["next_run_at"], "2026-11-26T11:00:00Z", "{}", r.text);
@@ -217,7 +202,7 @@ fn a_run_in_the_spring_forward_gap_fires_when_the_gap_ends() {
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["next_run_at"], "2026-03-08T07:00:00Z", "{}", r.text);
 
-    wait_for("the run at the end of the gap", || {
+    wait_until("the run at the end of the gap", 8, || {
         scheduled_runs(&app, "ny") == Some(1)
     });
     // Next Sunday 02:30 is daylight time: 06:30 UTC.
@@ -246,7 +231,7 @@ fn a_replaced_or_deleted_schedule_does_not_fire_its_old_time() {
     // Armed last, so it fires in the same poll as the replaced jobs would, or later.
     assert_eq!(app.put("/api/v1/segments/control/schedule", tuesday).status, 201);
 
-    wait_for("the control run", || scheduled_runs(&app, "control") == Some(1));
+    wait_until("the control run", 8, || scheduled_runs(&app, "control") == Some(1));
     // Jobs due in one poll of the job library run together; allow one more poll.
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(

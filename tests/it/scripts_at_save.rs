@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error};
+use crate::fixtures::{self, assert_absent, assert_error};
 use crate::helpers::{Resp, TestApp};
 
 /// A `script_error` of `kind` in the script saved in `field`, with a line and a column.
@@ -53,7 +53,7 @@ fn a_segment_condition_that_does_not_compile_is_refused() {
         let r = app.put("/api/v1/segments/s", segment_with(condition));
         assert_script_error(&r, "condition", "syntax", line, &format!("condition {condition:?}"));
     }
-    assert_eq!(app.get("/api/v1/segments/s").status, 404, "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/s", "no segment was stored");
 
     let r = app.put(
         "/api/v1/segments/s",
@@ -92,27 +92,31 @@ fn save_everywhere(app: &TestApp, source: &str) -> Vec<(Resp, &'static str)> {
     ]
 }
 
-#[test]
-fn eval_and_import_are_refused_where_they_stand() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+/// Each of the [`FORBIDDEN_SOURCES`] saved everywhere ([`save_everywhere`]): the answer,
+/// the field it was saved in, the forbidden keyword, its line, and what was saved.
+fn save_forbidden_everywhere(app: &TestApp) -> Vec<(Resp, &'static str, &'static str, u64, String)> {
+    let mut saves = Vec::new();
     for (source, keyword, line) in FORBIDDEN_SOURCES {
-        for (r, field) in save_everywhere(&app, source) {
-            let what = format!("{field} {source:?}");
-            assert_script_refused(&r, field, line, &what);
-            let message = r.body["error"]["message"].as_str().unwrap_or_default();
-            assert!(
-                message.contains(keyword),
-                "{what}: the message names {keyword}: {message}"
-            );
+        for (r, field) in save_everywhere(app, source) {
+            saves.push((r, field, keyword, line, format!("{field} {source:?}")));
         }
     }
-    assert_eq!(app.get("/api/v1/segments/s").status, 404, "no segment was stored");
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    saves
+}
+
+#[test]
+fn eval_and_import_are_refused_where_they_stand() {
+    let app = fixtures::seeded();
+    for (r, field, keyword, line, what) in save_forbidden_everywhere(&app) {
+        assert_script_refused(&r, field, line, &what);
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(keyword),
+            "{what}: the message names {keyword}: {message}"
+        );
+    }
+    assert_absent(&app, "/api/v1/segments/s", "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
     let r = app.put(
         "/api/v1/segments/seg1/rules/x",
         scripted_rule("fn distribute(record, candidates) { eval(\"()\") }"),
@@ -122,19 +126,15 @@ fn eval_and_import_are_refused_where_they_stand() {
 
 #[test]
 fn eval_and_import_are_of_kind_forbidden() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
-    for (source, _, line) in FORBIDDEN_SOURCES {
-        for (r, field) in save_everywhere(&app, source) {
-            assert_script_error(&r, field, "forbidden", line, &format!("{field} {source:?}"));
-        }
+    let app = fixtures::seeded();
+    for (r, field, _, line, what) in save_forbidden_everywhere(&app) {
+        assert_script_error(&r, field, "forbidden", line, &what);
     }
 }
 
 #[test]
 fn rule_scripts_that_do_not_compile_are_refused() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let mut rule = fixtures::rule();
     rule["condition"] = json!("record.revenue >");
     let r = app.put("/api/v1/segments/seg1/rules/x", rule);
@@ -155,11 +155,7 @@ fn rule_scripts_that_do_not_compile_are_refused() {
         1,
         "a seller condition reading `team`",
     );
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
 }
 
 fn scripted_rule(script: &str) -> Value {
@@ -171,8 +167,7 @@ fn scripted_rule(script: &str) -> Value {
 
 #[test]
 fn a_distribution_script_must_define_distribute_of_two_parameters() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     for script in [
         "fn pick(record, candidates) { () }",
         "fn distribute(candidates) { () }",

@@ -1,10 +1,20 @@
 //! `POST /api/v1/scripts/check`: compile, schema-check and run a script on samples.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN, TestApp};
+use crate::helpers::{ADMIN, Resp, TestApp};
 
 const CHECK: &str = "/api/v1/scripts/check";
+
+/// A 422 `script_error` of `kind`; answers its details.
+#[track_caller]
+fn assert_script_error<'a>(r: &'a Resp, kind: &str) -> &'a Value {
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.code(), "script_error", "{}", r.text);
+    let details = &r.body["error"]["details"];
+    assert_eq!(details["kind"], kind, "{}", r.text);
+    details
+}
 
 #[test]
 fn a_condition_runs_on_a_sample_record_and_reports_its_reads() {
@@ -101,9 +111,7 @@ fn a_distribution_answering_a_stranger_is_a_script_error() {
         json!({"kind": "distribution", "source": "fn distribute(record, candidates) { \"s9\" }",
                "record": {}, "candidates": [{"id": "s1"}]}),
     );
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "script_error");
-    assert_eq!(r.body["error"]["details"]["kind"], "runtime");
+    assert_script_error(&r, "runtime");
 }
 
 #[test]
@@ -113,10 +121,7 @@ fn a_compile_error_has_its_position() {
         CHECK,
         json!({"kind": "condition", "source": "record.country == \"UK\" &&\n  (record.revenue > )"}),
     );
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "script_error");
-    let details = &r.body["error"]["details"];
-    assert_eq!(details["kind"], "syntax");
+    let details = assert_script_error(&r, "syntax");
     assert_eq!(details["line"], 2);
     assert!(details["column"].as_u64().is_some_and(|c| c > 1), "{details}");
     assert_eq!(details["script"], "source");
@@ -133,9 +138,7 @@ fn a_script_that_never_ends_is_stopped_with_a_limit_error() {
         CHECK,
         json!({"kind": "condition", "source": "let n = 0;\nloop { n += 1; }\ntrue", "record": {"attributes": {}}}),
     );
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "script_error");
-    assert_eq!(r.body["error"]["details"]["kind"], "limit");
+    assert_script_error(&r, "limit");
     assert!(r.body["error"]["details"]["line"].is_u64(), "{}", r.text);
     // The server goes on.
     assert_eq!(app.get("/healthz").status, 200);
@@ -154,10 +157,7 @@ fn a_script_reading_an_undeclared_attribute_is_a_schema_error() {
         CHECK,
         json!({"kind": "condition", "record_type": "lead", "source": "record.country == \"UK\" ||\nrecord.contry == \"UK\""}),
     );
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "script_error");
-    let details = &r.body["error"]["details"];
-    assert_eq!(details["kind"], "schema");
+    let details = assert_script_error(&r, "schema");
     assert_eq!(
         (details["line"].as_u64(), details["column"].as_u64()),
         (Some(2), Some(8))

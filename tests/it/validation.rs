@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{self, assert_error, assert_invalid};
+use crate::fixtures::{self, assert_absent, assert_error, assert_invalid};
 use crate::helpers::{ADMIN, TestApp};
 
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -53,13 +53,12 @@ fn malformed_json_is_invalid_json() {
             &format!("body {:?}", String::from_utf8_lossy(body)),
         );
     }
-    assert_eq!(app.get("/api/v1/sellers/s1").status, 404, "no seller was stored");
+    assert_absent(&app, "/api/v1/sellers/s1", "no seller was stored");
 }
 
 #[test]
 fn unknown_fields_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         (
             "/api/v1/sellers/x",
@@ -123,7 +122,7 @@ fn unknown_fields_are_refused_naming_the_field() {
         "/api/v1/queues/x",
         "/api/v1/sequences/x",
     ] {
-        assert_eq!(app.get(path).status, 404, "{path} was not stored");
+        assert_absent(&app, path, "not stored");
     }
     assert_eq!(
         app.get("/api/v1/settings").body["max_records_per_run"],
@@ -139,8 +138,7 @@ fn unknown_fields_are_refused_naming_the_field() {
 
 #[test]
 fn wrong_types_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         ("/api/v1/sellers/x", with(fixtures::seller(), "/name", json!(5)), "name"),
         (
@@ -298,7 +296,7 @@ fn wrong_types_are_refused_naming_the_field() {
             &format!("PUT {path} with an array for the struct at {field}"),
         );
     }
-    assert_eq!(app.get("/api/v1/sellers/x").status, 404, "no seller was stored");
+    assert_absent(&app, "/api/v1/sellers/x", "no seller was stored");
     assert_eq!(
         app.get("/api/v1/settings").body["max_records_per_run"],
         500,
@@ -308,8 +306,7 @@ fn wrong_types_are_refused_naming_the_field() {
 
 #[test]
 fn missing_required_fields_are_refused_naming_the_field() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let cases = [
         ("/api/v1/sellers/x", without(fixtures::seller(), "/name"), "name"),
         (
@@ -370,8 +367,7 @@ fn missing_required_fields_are_refused_naming_the_field() {
 
 #[test]
 fn ids_in_bodies_and_paths_follow_the_id_alphabet() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let long = "x".repeat(129);
     for bad in ["bad%20id", "caf%C3%A9", long.as_str(), "a%2Fb", "semi%3Bcolon", "%FF"] {
         for path in [
@@ -544,8 +540,7 @@ fn time_zones_are_iana_names() {
 
 #[test]
 fn ranges_are_checked() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let segment = |p: u32| fixtures::segment("lead", p, None);
     assert_invalid(
         &app.put("/api/v1/segments/x", segment(0)),
@@ -571,11 +566,7 @@ fn ranges_are_checked() {
             &format!("available_within_hours {hours}"),
         );
     }
-    assert_eq!(
-        app.get("/api/v1/segments/seg1/rules/x").status,
-        404,
-        "no rule was stored"
-    );
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
     for hours in [1, 120] {
         let r = app.put(
             "/api/v1/segments/seg1/rules/x",
@@ -628,8 +619,7 @@ fn ranges_are_checked() {
 
 #[test]
 fn references_to_missing_objects_are_refused() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     let by_ids = |kind: &str, method: &str, ids: Value| {
         let rule = with(fixtures::rule(), "/assign_to/type", json!(kind));
         let rule = with(rule, "/assign_to/match", json!("ids"));
@@ -682,17 +672,16 @@ fn references_to_missing_objects_are_refused() {
 
     let r = app.put("/api/v1/segments/x", fixtures::segment("lead", 1, Some("ghost")));
     assert_invalid(&r, "sequence_id", "a segment with a missing sequence");
-    assert_eq!(app.get("/api/v1/segments/x").status, 404, "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/x", "no segment was stored");
 
     let r = app.put("/api/v1/teams/x", fixtures::team(&["s1", "ghost"]));
     assert_invalid(&r, "members[1]", "a team with a missing member");
-    assert_eq!(app.get("/api/v1/teams/x").status, 404, "no team was stored");
+    assert_absent(&app, "/api/v1/teams/x", "no team was stored");
 }
 
 #[test]
 fn list_limits_are_checked() {
-    let app = TestApp::spawn();
-    fixtures::seed(&app);
+    let app = fixtures::seeded();
     for list in [
         "/api/v1/sellers",
         "/api/v1/teams",
@@ -729,7 +718,7 @@ fn deeply_nested_json_is_refused_without_harm() {
         "nesting beyond the parser's limit is refused: {}",
         r.text
     );
-    assert_eq!(app.get("/api/v1/sellers/s1").status, 404, "nothing was stored");
+    assert_absent(&app, "/api/v1/sellers/s1", "nothing was stored");
 
     // Nesting the parser accepts is stored and still loads after a restart.
     let nested = format!(
@@ -760,7 +749,7 @@ fn a_body_over_16_mib_is_payload_too_large() {
     body.push(b' ');
     let r = app.raw("PUT", "/api/v1/sellers/s2", Some(ADMIN), body);
     assert_error(&r, 413, "payload_too_large", "a body one byte over 16 MiB");
-    assert_eq!(app.get("/api/v1/sellers/s2").status, 404, "nothing was stored");
+    assert_absent(&app, "/api/v1/sellers/s2", "nothing was stored");
     assert_eq!(app.get("/api/v1/me").status, 200, "the server is still up");
 }
 

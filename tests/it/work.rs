@@ -87,9 +87,30 @@ pub fn any_seller() -> Value {
     json!({"type": "sellers", "match": "any"})
 }
 
+/// An `assign_to` of exactly the sellers `ids`.
+pub fn sellers_by_id(ids: &[&str]) -> Value {
+    json!({"type": "sellers", "match": "ids", "ids": ids})
+}
+
+/// An `assign_to` of the sellers meeting `condition`.
+pub fn sellers_where(condition: &str) -> Value {
+    json!({"type": "sellers", "match": "condition", "condition": condition})
+}
+
 #[track_caller]
 pub fn put_rule(api: &impl Api, segment: &str, id: &str, body: Value) {
     put(api, &format!("/api/v1/segments/{segment}/rules/{id}"), body);
+}
+
+/// Sellers `sellers`, each of `capacity`, and segment `segment` of leads (every one) whose
+/// one rule `rr` hands them round robin to any seller, counting capacity.
+#[track_caller]
+pub fn round_robin_over(api: &impl Api, segment: &str, sellers: &[&str], capacity: Option<u64>) {
+    for s in sellers {
+        put_seller(api, s, capacity);
+    }
+    put_segment(api, segment, "lead");
+    put_rule(api, segment, "rr", rule(1, None, any_seller()));
 }
 
 pub fn record(id: &str, record_type: &str, created_on: Option<DateTime<Utc>>, attributes: Value) -> Value {

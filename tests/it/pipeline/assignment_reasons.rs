@@ -164,12 +164,7 @@ fn sellers_unavailable_outside_working_hours() {
         "s1",
         json!({"availability": {"timezone": "America/New_York", "working_hours": {"mon": [["09:00", "17:00"]]}}}),
     );
-    rule(
-        &app,
-        "seg",
-        "r1",
-        json!({"distribution": {"available_within_hours": 24}}),
-    );
+    rule(&app, "seg", "r1", available_within(Some(24)));
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "sellers_unavailable", "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["availability"], 1, "{v}");
@@ -206,11 +201,7 @@ fn seller_lacks_privileges_by_eligible_roles() {
     let app = one_segment();
     seller(&app, "s1", json!({"roles": ["intern"]}));
     rule(&app, "seg", "r1", json!({}));
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    put_settings(&app, Some(&["seller"]), "organization");
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(v["status_reason"], "seller_lacks_privileges", "{v}");
     assert_eq!(v["decision"]["rules"][0]["excluded"]["role"], 1, "{v}");
@@ -323,11 +314,7 @@ fn rules_wont_run_for_a_segment_moved_into_without_run_rules_on_move() {
 fn each_filter_is_counted_in_the_decision() {
     let app = one_segment();
     app.clock.set(monday(15, 0)); // 10:00 in New York
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": ["seller"], "round_robin_scope": "organization"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    put_settings(&app, Some(&["seller"]), "organization");
     seller(&app, "a-cond", json!({"attributes": {"country": "FR"}}));
     seller(&app, "b-off", json!({"assign_records": false}));
     seller(&app, "c-role", json!({"roles": ["intern"]}));

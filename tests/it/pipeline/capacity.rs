@@ -8,9 +8,7 @@ use crate::helpers::TestApp;
 #[test]
 fn close_frees_capacity_a_run_assigns_the_waiting_record_and_reopen_counts_again() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({"capacity": 2}));
-    segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r1", json!({"distribution": {"use_capacity": true}}));
+    one_seller_of_capacity(&app, "s1", 2, "r1");
     let views = post_batch_wait(
         &app,
         vec![lead("l1", json!({})), lead("l2", json!({})), lead("l3", json!({}))],

@@ -32,12 +32,37 @@ fn owners(views: &[Value]) -> Vec<String> {
     views.iter().map(owner_id).collect()
 }
 
+/// Rule `lb` of segment `seg`: load balancing with capacity, over any seller.
+fn load_balancing_rule(app: &TestApp) {
+    rule(
+        app,
+        "seg",
+        "lb",
+        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
+    );
+}
+
+/// Load balancing after preloading: the [`preload_segment`], sellers of the given
+/// `capacities`, the `preloads` (lead id, seller) in that order, then segment `seg`
+/// (priority 2) with [`load_balancing_rule`].
+fn load_balancing_after(capacities: &[(&str, u32)], preloads: &[(&str, &str)]) -> TestApp {
+    let app = TestApp::spawn();
+    preload_segment(&app);
+    for (id, capacity) in capacities {
+        seller(&app, id, json!({ "capacity": capacity }));
+    }
+    for (id, to) in preloads {
+        preload(&app, id, to);
+    }
+    segment(&app, "seg", json!({"priority": 2}));
+    load_balancing_rule(&app);
+    app
+}
+
 #[test]
 fn round_robin_spreads_thirty_records_evenly_in_order() {
     let app = TestApp::spawn();
-    for s in ["s3", "s1", "s2"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s3", "s1", "s2"]);
     segment(&app, "seg", json!({}));
     rule(&app, "seg", "rr", json!({}));
     let records: Vec<Value> = (0..30).map(|i| lead(&format!("l{i:02}"), json!({}))).collect();
@@ -60,9 +85,7 @@ fn round_robin_spreads_thirty_records_evenly_in_order() {
 fn round_robin_takes_never_assigned_sellers_first_then_longest_waiting() {
     let app = TestApp::spawn();
     preload_segment(&app);
-    for s in ["s1", "s2", "s3"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s1", "s2", "s3"]);
     preload(&app, "p1", "s2");
     segment(&app, "seg", json!({"priority": 2}));
     rule(&app, "seg", "rr", json!({}));
@@ -74,39 +97,15 @@ fn round_robin_takes_never_assigned_sellers_first_then_longest_waiting() {
     );
 }
 
-#[test]
-fn round_robin_scope_organization_shares_one_order_across_rules() {
+/// Sellers s1 and s2; segment a (record.seg == "a") with rule ra, segment b with rule rb,
+/// each over any seller. `round_robin_scope` is put in the settings; None leaves the
+/// default (organization) untouched.
+fn two_rules_over_two_sellers(round_robin_scope: Option<&str>) -> TestApp {
     let app = TestApp::spawn();
-    for s in ["s1", "s2"] {
-        seller(&app, s, json!({}));
+    if let Some(scope) = round_robin_scope {
+        put_settings(&app, None, scope);
     }
-    segment(&app, "a", json!({"condition": "record.seg == \"a\""}));
-    segment(&app, "b", json!({"condition": "record.seg == \"b\""}));
-    rule(&app, "a", "ra", json!({}));
-    rule(&app, "b", "rb", json!({}));
-    let seq = ["a", "b", "a", "b"];
-    let views = post_batch_wait(
-        &app,
-        seq.iter()
-            .enumerate()
-            .map(|(i, s)| lead(&format!("l{i}"), json!({ "seg": s })))
-            .collect(),
-    );
-    assert_eq!(owners(&views), ["s1", "s2", "s1", "s2"], "one organization-wide order");
-}
-
-/// Round robin by rule: sellers s1 and s2; segment a (record.seg == "a") with rule ra,
-/// segment b with rule rb, each over any seller.
-fn two_rules_over_two_sellers_with_rule_scope() -> TestApp {
-    let app = TestApp::spawn();
-    let r = app.put(
-        "/api/v1/settings",
-        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "rule"}),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    for s in ["s1", "s2"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s1", "s2"]);
     segment(&app, "a", json!({"condition": "record.seg == \"a\""}));
     segment(&app, "b", json!({"condition": "record.seg == \"b\""}));
     rule(&app, "a", "ra", json!({}));
@@ -114,17 +113,26 @@ fn two_rules_over_two_sellers_with_rule_scope() -> TestApp {
     app
 }
 
+/// Leads l0, l1, ... with `seg` the segment of each in turn.
+fn leads_into(segments: &[&str]) -> Vec<Value> {
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| lead(&format!("l{i}"), json!({ "seg": s })))
+        .collect()
+}
+
+#[test]
+fn round_robin_scope_organization_shares_one_order_across_rules() {
+    let app = two_rules_over_two_sellers(None);
+    let views = post_batch_wait(&app, leads_into(&["a", "b", "a", "b"]));
+    assert_eq!(owners(&views), ["s1", "s2", "s1", "s2"], "one organization-wide order");
+}
+
 #[test]
 fn round_robin_scope_rule_keeps_one_order_per_rule() {
-    let app = two_rules_over_two_sellers_with_rule_scope();
-    let seq = ["a", "b", "a", "b", "a", "b"];
-    let views = post_batch_wait(
-        &app,
-        seq.iter()
-            .enumerate()
-            .map(|(i, s)| lead(&format!("l{i}"), json!({ "seg": s })))
-            .collect(),
-    );
+    let app = two_rules_over_two_sellers(Some("rule"));
+    let views = post_batch_wait(&app, leads_into(&["a", "b", "a", "b", "a", "b"]));
     assert_eq!(
         owners(&views),
         ["s1", "s1", "s2", "s2", "s1", "s1"],
@@ -145,16 +153,9 @@ fn round_robin_scope_rule_keeps_one_order_per_rule() {
 
 #[test]
 fn round_robin_rule_scope_order_is_exact_when_a_seller_is_used_by_two_rules_in_one_batch() {
-    let app = two_rules_over_two_sellers_with_rule_scope();
+    let app = two_rules_over_two_sellers(Some("rule"));
     // ra: s1 then s2; rb: s1 (after ra's s2). Then restart: ra's order must be s1 next.
-    let views = post_batch_wait(
-        &app,
-        vec![
-            lead("l0", json!({"seg": "a"})),
-            lead("l1", json!({"seg": "a"})),
-            lead("l2", json!({"seg": "b"})),
-        ],
-    );
+    let views = post_batch_wait(&app, leads_into(&["a", "a", "b"]));
     assert_eq!(owners(&views), ["s1", "s2", "s1"]);
     let app = app.restart();
     let v = post_wait(&app, lead("l3", json!({"seg": "a"})));
@@ -170,12 +171,7 @@ fn load_balancing_prefers_unlimited_then_most_available_capacity() {
     seller(&app, "s2", json!({"capacity": 50}));
     seller(&app, "s9", json!({"capacity": null}));
     segment(&app, "seg", json!({}));
-    rule(
-        &app,
-        "seg",
-        "lb",
-        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
-    );
+    load_balancing_rule(&app);
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s9", "unlimited capacity counts as highest: {v}");
     seller(&app, "s9", json!({"capacity": 1}));
@@ -186,41 +182,23 @@ fn load_balancing_prefers_unlimited_then_most_available_capacity() {
 
 #[test]
 fn load_balancing_ties_go_to_fewest_open_records_then_round_robin() {
-    let app = TestApp::spawn();
-    preload_segment(&app);
     // s1: 10 - 4 = 6 available; s2: 8 - 2 = 6 available; s3: 5 available.
-    seller(&app, "s1", json!({"capacity": 10}));
-    seller(&app, "s2", json!({"capacity": 8}));
-    seller(&app, "s3", json!({"capacity": 5}));
-    for i in 0..4 {
-        preload(&app, &format!("p1-{i}"), "s1");
-    }
-    preload(&app, "p2-0", "s2");
-    preload(&app, "p2-1", "s2");
-    segment(&app, "seg", json!({"priority": 2}));
-    rule(
-        &app,
-        "seg",
-        "lb",
-        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
+    let app = load_balancing_after(
+        &[("s1", 10), ("s2", 8), ("s3", 5)],
+        &[
+            ("p1-0", "s1"),
+            ("p1-1", "s1"),
+            ("p1-2", "s1"),
+            ("p1-3", "s1"),
+            ("p2-0", "s2"),
+            ("p2-1", "s2"),
+        ],
     );
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s2", "6 = 6 available, s2 has fewer open records: {v}");
 
     // Same capacity, same open records: the one who waited longest.
-    let app2 = TestApp::spawn();
-    preload_segment(&app2);
-    seller(&app2, "s1", json!({"capacity": 5}));
-    seller(&app2, "s2", json!({"capacity": 5}));
-    preload(&app2, "p2", "s2");
-    preload(&app2, "p1", "s1");
-    segment(&app2, "seg", json!({"priority": 2}));
-    rule(
-        &app2,
-        "seg",
-        "lb",
-        json!({"distribution": {"method": "load_balancing", "use_capacity": true}}),
-    );
+    let app2 = load_balancing_after(&[("s1", 5), ("s2", 5)], &[("p2", "s2"), ("p1", "s1")]);
     let v = post_wait(&app2, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s2", "4 = 4 available, 1 = 1 open; s2 waited longer: {v}");
 }
@@ -270,12 +248,7 @@ fn duplicate_ids_in_a_rule_target_count_once() {
     seller(&app, "s1", json!({}));
     seller(&app, "s2", json!({}));
     segment(&app, "seg", json!({}));
-    rule(
-        &app,
-        "seg",
-        "dup",
-        json!({"assign_to": {"match": "ids", "ids": ["s1", "s1", "s1"]}}),
-    );
+    rule(&app, "seg", "dup", to_sellers(&["s1", "s1", "s1"]));
     let v = post_wait(&app, lead("l1", json!({})));
     assert_eq!(owner_id(&v), "s1", "{v}");
     let d = &v["decision"]["rules"][0];

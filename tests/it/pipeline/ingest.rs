@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::fixtures::assert_absent;
 use crate::helpers::TestApp;
 
+/// Seller s1 takes every lead (segment `seg`, rule `r`).
 fn catch_all(app: &TestApp) {
-    seller(app, "s1", json!({}));
-    segment(app, "seg", json!({}));
-    rule(app, "seg", "r", json!({}));
+    one_seller_one_rule(app, "s1", "r", json!({}));
 }
 
 #[test]
@@ -23,11 +23,7 @@ fn a_batch_of_1000_is_accepted_and_1001_is_refused() {
     assert_eq!(r.status, 422, "1001 records: {}", r.text);
     assert_eq!(r.code(), "validation_failed");
     assert_eq!(r.body["error"]["details"]["field"], "records", "{}", r.text);
-    assert_eq!(
-        app.get("/api/v1/records/l0000").status,
-        404,
-        "nothing of a refused batch is stored"
-    );
+    assert_absent(&app, "/api/v1/records/l0000", "nothing of a refused batch is stored");
 
     let r = app.post("/api/v1/records", json!({ "records": records[..1000] }));
     assert_eq!(r.status, 202, "{}", r.text);
@@ -138,11 +134,7 @@ fn declared_attributes_are_type_checked_and_strict_refuses_undeclared_ones() {
         "{}",
         r.text
     );
-    assert_eq!(
-        app.get("/api/v1/records/ok").status,
-        404,
-        "nothing of the batch is stored"
-    );
+    assert_absent(&app, "/api/v1/records/ok", "nothing of the batch is stored");
 
     let r = app.post(
         "/api/v1/records",
@@ -241,9 +233,7 @@ fn summaries_and_counts_follow_the_records() {
 #[test]
 fn concurrent_batches_never_push_a_seller_over_capacity() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({"capacity": 50}));
-    segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r", json!({"distribution": {"use_capacity": true}}));
+    one_seller_of_capacity(&app, "s1", 50, "r");
     std::thread::scope(|scope| {
         for t in 0..8 {
             let app = &app;
@@ -335,11 +325,7 @@ fn bad_ingest_bodies_name_the_failing_field_and_store_nothing() {
             assert_eq!(r.body["error"]["details"]["field"], field, "{body}: {}", r.text);
         }
     }
-    assert_eq!(
-        app.get("/api/v1/records/ok-1").status,
-        404,
-        "nothing of a refused body is stored"
-    );
+    assert_absent(&app, "/api/v1/records/ok-1", "nothing of a refused body is stored");
     let r = app.raw(
         "POST",
         "/api/v1/records",

@@ -50,6 +50,22 @@ pub fn seller(app: &TestApp, id: &str, patch: Value) {
     assert!(r.status == 201 || r.status == 200, "PUT seller {id}: {}", r.text);
 }
 
+/// `PUT /settings` with [`crate::fixtures::settings`].
+pub fn put_settings(app: &TestApp, eligible_roles: Option<&[&str]>, round_robin_scope: &str) {
+    let r = app.put(
+        "/api/v1/settings",
+        crate::fixtures::settings(eligible_roles, round_robin_scope),
+    );
+    assert_eq!(r.status, 200, "PUT settings: {}", r.text);
+}
+
+/// [`seller`] for each of `ids` in turn, unchanged.
+pub fn sellers(app: &TestApp, ids: &[&str]) {
+    for id in ids {
+        seller(app, id, json!({}));
+    }
+}
+
 /// `GET /sellers/{id}`.
 pub fn seller_view(app: &TestApp, id: &str) -> Value {
     let r = app.get(&format!("/api/v1/sellers/{id}"));
@@ -68,6 +84,22 @@ pub fn segment(app: &TestApp, id: &str, patch: Value) {
     );
     let r = app.put(&format!("/api/v1/segments/{id}"), body);
     assert!(r.status == 201 || r.status == 200, "PUT segment {id}: {}", r.text);
+}
+
+/// Seller `seller_id`, and segment `seg` taking every lead, with one rule `rule_id` over
+/// any seller, changed by `patch`.
+pub fn one_seller_one_rule(app: &TestApp, seller_id: &str, rule_id: &str, patch: Value) {
+    seller(app, seller_id, json!({}));
+    segment(app, "seg", json!({}));
+    rule(app, "seg", rule_id, patch);
+}
+
+/// Seller `seller_id` of `capacity`, and segment `seg` taking every lead, with rule
+/// `rule_id` over any seller that counts capacity.
+pub fn one_seller_of_capacity(app: &TestApp, seller_id: &str, capacity: u32, rule_id: &str) {
+    seller(app, seller_id, json!({ "capacity": capacity }));
+    segment(app, "seg", json!({}));
+    rule(app, "seg", rule_id, json!({"distribution": {"use_capacity": true}}));
 }
 
 /// The body of a rule: priority 1, active, any seller, round robin without capacity or
@@ -91,6 +123,17 @@ pub fn rule(app: &TestApp, segment: &str, id: &str, patch: Value) {
         "PUT rule {segment}/{id}: {}",
         r.text
     );
+}
+
+/// A rule patch: assign to exactly the sellers `ids`.
+pub fn to_sellers(ids: &[&str]) -> Value {
+    json!({"assign_to": {"match": "ids", "ids": ids}})
+}
+
+/// A rule patch: distribute among the sellers available within `hours` (None: availability
+/// is ignored).
+pub fn available_within(hours: Option<u32>) -> Value {
+    json!({"distribution": {"available_within_hours": hours}})
 }
 
 /// A lead with `attributes`.
@@ -120,32 +163,14 @@ pub fn post_batch_wait(app: &TestApp, records: Vec<Value>) -> Vec<Value> {
     r.body["records"].as_array().cloned().unwrap_or_default()
 }
 
-/// `GET /records/{id}`.
-pub fn record(app: &TestApp, id: &str) -> Value {
-    let r = app.get(&format!("/api/v1/records/{id}"));
-    assert_eq!(r.status, 200, "GET record {id}: {}", r.text);
-    r.body
-}
+pub use crate::work::get_record as record;
 
 /// Ids in a monitor view of `lead` (all pages).
 pub fn view_ids(app: &TestApp, view: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut path = format!("/api/v1/records?record_type=lead&view={view}&limit=1000");
-        if let Some(a) = &after {
-            path.push_str(&format!("&after={a}"));
-        }
-        let r = app.get(&path);
-        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
-        for item in r.body["items"].as_array().into_iter().flatten() {
-            out.push(item["id"].as_str().unwrap_or_default().to_string());
-        }
-        match r.body["next"].as_str() {
-            Some(n) => after = Some(n.to_string()),
-            None => return out,
-        }
-    }
+    crate::work::ids(&crate::work::list_all(
+        app,
+        &format!("/api/v1/records?record_type=lead&view={view}"),
+    ))
 }
 
 /// Asserts in which of the monitor views `processed`, `unassigned` and `needs_attention`

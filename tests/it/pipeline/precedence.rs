@@ -137,9 +137,7 @@ fn team_failure_ranks_as_a_target_failure() {
 #[test]
 fn rules_are_tried_by_priority_and_the_first_assigning_rule_wins() {
     let app = TestApp::spawn();
-    for s in ["s1", "s2", "s3"] {
-        seller(&app, s, json!({}));
-    }
+    sellers(&app, &["s1", "s2", "s3"]);
     segment(&app, "seg", json!({}));
     // Ids sort against priorities on purpose: z-first has priority 1.
     rule(

@@ -102,9 +102,7 @@ fn records_left_to_be_processed_are_processed_at_start() {
 #[test]
 fn processed_records_keep_their_status_owner_and_counts_across_a_restart() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({"capacity": 1}));
-    segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r", json!({"distribution": {"use_capacity": true}}));
+    one_seller_of_capacity(&app, "s1", 1, "r");
     let views = post_batch_wait(&app, vec![lead("l1", json!({})), lead("l2", json!({}))]);
     assert_eq!(owner_id(&views[0]), "s1");
     assert_eq!(views[1]["status_reason"], "sellers_at_capacity");

@@ -1,16 +1,39 @@
 //! Segmentation: statuses, priority, inactive segments, moves, and sequence connection.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::TestApp;
 
+/// A segment patch: priority `priority`, taking the leads of `country`.
+fn of_country(country: &str, priority: u32) -> Value {
+    json!({"priority": priority, "condition": format!("record.country == \"{country}\"")})
+}
+
+/// Sellers s-fr and s-uk; segment fr (priority 2, French leads, rule r-fr to s-fr) and
+/// segment uk (priority 1, UK leads, rule r-uk to s-uk) with the move options `uk_moves`.
+fn fr_and_uk(uk_moves: Value) -> TestApp {
+    let app = TestApp::spawn();
+    seller(&app, "s-fr", json!({}));
+    seller(&app, "s-uk", json!({}));
+    segment(&app, "fr", of_country("FR", 2));
+    segment(&app, "uk", merged(of_country("UK", 1), uk_moves));
+    rule(&app, "fr", "r-fr", to_sellers(&["s-fr"]));
+    rule(&app, "uk", "r-uk", to_sellers(&["s-uk"]));
+    app
+}
+
+/// Seller s1, and segment `id` of `condition` with one rule r1 over any seller.
+fn one_segment_of(app: &TestApp, id: &str, condition: &str) {
+    seller(app, "s1", json!({}));
+    segment(app, id, json!({ "condition": condition }));
+    rule(app, id, "r1", json!({}));
+}
+
 #[test]
 fn no_matching_segments() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({}));
-    segment(&app, "uk", json!({"condition": "record.country == \"UK\""}));
-    rule(&app, "uk", "r1", json!({}));
+    one_segment_of(&app, "uk", "record.country == \"UK\"");
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!(v["segment_status"], "no_matching_segments", "{v}");
     assert_eq!(v["segment_id"], json!(null));
@@ -36,16 +59,8 @@ fn no_matching_segments() {
 fn matched_previous_segment_keeps_the_record_where_it_was() {
     let app = TestApp::spawn();
     seller(&app, "s-fr", json!({}));
-    segment(
-        &app,
-        "fr",
-        json!({"priority": 2, "condition": "record.country == \"FR\""}),
-    );
-    segment(
-        &app,
-        "uk",
-        json!({"priority": 1, "condition": "record.country == \"UK\""}),
-    );
+    segment(&app, "fr", of_country("FR", 2));
+    segment(&app, "uk", of_country("UK", 1));
     rule(&app, "fr", "r-fr", json!({}));
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!(v["segment_id"], "fr");
@@ -64,9 +79,7 @@ fn matched_previous_segment_keeps_the_record_where_it_was() {
 #[test]
 fn a_segment_condition_failing_at_run_time_is_segment_error() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({}));
-    segment(&app, "bad", json!({"condition": "record.country.no_such_method()"}));
-    rule(&app, "bad", "r1", json!({}));
+    one_segment_of(&app, "bad", "record.country.no_such_method()");
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["segment_status"], "segment_error", "{v}");
     let details = v["error_details"].as_str().unwrap_or_default();
@@ -90,16 +103,8 @@ fn first_active_segment_by_priority_then_id_takes_the_record() {
     seller(&app, "s1", json!({}));
     segment(&app, "a-off", json!({"priority": 1, "active": false}));
     segment(&app, "c-low", json!({"priority": 3}));
-    segment(
-        &app,
-        "b-two",
-        json!({"priority": 2, "condition": "record.country == \"UK\""}),
-    );
-    segment(
-        &app,
-        "a-two",
-        json!({"priority": 2, "condition": "record.country == \"UK\""}),
-    );
+    segment(&app, "b-two", of_country("UK", 2));
+    segment(&app, "a-two", of_country("UK", 2));
     let v = post_wait(&app, lead("uk", json!({"country": "UK"})));
     assert_eq!(
         v["segment_id"], "a-two",
@@ -119,31 +124,7 @@ fn first_active_segment_by_priority_then_id_takes_the_record() {
 
 #[test]
 fn updates_resegment_and_moves_follow_the_segment_options() {
-    let app = TestApp::spawn();
-    seller(&app, "s-fr", json!({}));
-    seller(&app, "s-uk", json!({}));
-    segment(
-        &app,
-        "fr",
-        json!({"priority": 2, "condition": "record.country == \"FR\""}),
-    );
-    segment(
-        &app,
-        "uk",
-        json!({"priority": 1, "condition": "record.country == \"UK\"", "accept_previously_segmented": true}),
-    );
-    rule(
-        &app,
-        "fr",
-        "r-fr",
-        json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}),
-    );
-    rule(
-        &app,
-        "uk",
-        "r-uk",
-        json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}),
-    );
+    let app = fr_and_uk(json!({"accept_previously_segmented": true}));
     let v = post_wait(&app, lead("l1", json!({"country": "FR"})));
     assert_eq!((v["segment_id"].as_str(), owner_id(&v).as_str()), (Some("fr"), "s-fr"));
 
@@ -160,23 +141,20 @@ fn updates_resegment_and_moves_follow_the_segment_options() {
 
     // With run_rules_on_move, a move reassigns (fr now prefers s-fr2).
     seller(&app, "s-fr2", json!({}));
-    rule(
-        &app,
-        "fr",
-        "r-fr2",
-        json!({"assign_to": {"match": "ids", "ids": ["s-fr2"]}}),
-    );
+    rule(&app, "fr", "r-fr2", to_sellers(&["s-fr2"]));
     rule(
         &app,
         "fr",
         "r-fr",
-        json!({"priority": 2, "assign_to": {"match": "ids", "ids": ["s-fr"]}}),
+        merged(to_sellers(&["s-fr"]), json!({"priority": 2})),
     );
     segment(
         &app,
         "fr",
-        json!({"priority": 2, "condition": "record.country == \"FR\"", "accept_previously_segmented": true,
-               "run_rules_on_move": true}),
+        merged(
+            of_country("FR", 2),
+            json!({"accept_previously_segmented": true, "run_rules_on_move": true}),
+        ),
     );
     let v = post_wait(&app, lead("l1", json!({"country": "FR", "note": "moved again"})));
     assert_eq!(v["segment_id"], "fr", "{v}");
@@ -191,32 +169,7 @@ fn updates_resegment_and_moves_follow_the_segment_options() {
 
 #[test]
 fn run_rules_on_move_reassigns_and_moves_the_open_count() {
-    let app = TestApp::spawn();
-    seller(&app, "s-fr", json!({}));
-    seller(&app, "s-uk", json!({}));
-    segment(
-        &app,
-        "fr",
-        json!({"priority": 2, "condition": "record.country == \"FR\""}),
-    );
-    segment(
-        &app,
-        "uk",
-        json!({"priority": 1, "condition": "record.country == \"UK\"", "accept_previously_segmented": true,
-               "run_rules_on_move": true}),
-    );
-    rule(
-        &app,
-        "fr",
-        "r-fr",
-        json!({"assign_to": {"match": "ids", "ids": ["s-fr"]}}),
-    );
-    rule(
-        &app,
-        "uk",
-        "r-uk",
-        json!({"assign_to": {"match": "ids", "ids": ["s-uk"]}}),
-    );
+    let app = fr_and_uk(json!({"accept_previously_segmented": true, "run_rules_on_move": true}));
     post_wait(&app, lead("l1", json!({"country": "FR"})));
     let v = post_wait(&app, lead("l1", json!({"country": "UK"})));
     assert_eq!(v["segment_id"], "uk");

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 use crate::helpers::TestApp;
@@ -24,27 +24,35 @@ fn queue(app: &TestApp, id: &str, region: &str) {
     assert!(r.status == 201 || r.status == 200, "PUT queue {id}: {}", r.text);
 }
 
+/// A rule patch: assign to one `kind` (team or queue) matched by `matching` (the rest of
+/// `assign_to`) with `method`.
+fn to_one(kind: &str, matching: Value, method: &str) -> Value {
+    json!({"assign_to": merged(json!({ "type": kind }), matching), "distribution": {"method": method}})
+}
+
+/// Segments any, ids and cond (leads whose `seg` names them), each with a rule `r` that
+/// hands the lead to one `kind` (team or queue) with method single: any of them, the one
+/// with id `by_id`, and the one whose region is the lead's.
+fn any_ids_and_condition_segments(app: &TestApp, kind: &str, by_id: &str) {
+    for (seg, matching) in [
+        ("any", json!({"match": "any"})),
+        ("ids", json!({"match": "ids", "ids": [by_id]})),
+        (
+            "cond",
+            json!({"match": "condition", "condition": format!("{kind}.attributes.region == record.region")}),
+        ),
+    ] {
+        segment(app, seg, json!({ "condition": format!("record.seg == \"{seg}\"") }));
+        rule(app, seg, "r", to_one(kind, matching, "single"));
+    }
+}
+
 #[test]
 fn teams_match_any_ids_and_condition_with_single() {
     let app = TestApp::spawn();
     team(&app, "t-eu", "EU");
     team(&app, "t-us", "US");
-    for (seg, assign_to) in [
-        ("any", json!({"type": "team", "match": "any"})),
-        ("ids", json!({"type": "team", "match": "ids", "ids": ["t-us"]})),
-        (
-            "cond",
-            json!({"type": "team", "match": "condition", "condition": "team.attributes.region == record.region"}),
-        ),
-    ] {
-        segment(&app, seg, json!({ "condition": format!("record.seg == \"{seg}\"") }));
-        rule(
-            &app,
-            seg,
-            "r",
-            json!({"assign_to": assign_to, "distribution": {"method": "single"}}),
-        );
-    }
+    any_ids_and_condition_segments(&app, "team", "t-us");
     let v = post_wait(&app, lead("any", json!({"seg": "any"})));
     assert_eq!(
         v["status_reason"], "multiple_eligible_teams",
@@ -70,22 +78,7 @@ fn queues_match_any_ids_and_condition_with_single() {
     let app = TestApp::spawn();
     queue(&app, "q-eu", "EU");
     queue(&app, "q-us", "US");
-    for (seg, assign_to) in [
-        ("any", json!({"type": "queue", "match": "any"})),
-        ("ids", json!({"type": "queue", "match": "ids", "ids": ["q-eu"]})),
-        (
-            "cond",
-            json!({"type": "queue", "match": "condition", "condition": "queue.attributes.region == record.region"}),
-        ),
-    ] {
-        segment(&app, seg, json!({ "condition": format!("record.seg == \"{seg}\"") }));
-        rule(
-            &app,
-            seg,
-            "r",
-            json!({"assign_to": assign_to, "distribution": {"method": "single"}}),
-        );
-    }
+    any_ids_and_condition_segments(&app, "queue", "q-eu");
     let v = post_wait(&app, lead("any", json!({"seg": "any"})));
     assert_eq!(v["status_reason"], "multiple_eligible_queues", "{v}");
     let v = post_wait(&app, lead("ids", json!({"seg": "ids"})));
@@ -107,20 +100,10 @@ fn random_picks_one_of_the_matches() {
     queue(&app, "q-us", "US");
     segment(&app, "teams", json!({"condition": "record.to == \"team\""}));
     segment(&app, "queues", json!({"condition": "record.to == \"queue\""}));
-    rule(
-        &app,
-        "teams",
-        "r",
-        json!({"assign_to": {"type": "team", "match": "condition", "condition": "team.attributes.region == \"EU\""},
-               "distribution": {"method": "random"}}),
-    );
-    rule(
-        &app,
-        "queues",
-        "r",
-        json!({"assign_to": {"type": "queue", "match": "condition", "condition": "queue.attributes.region == \"EU\""},
-               "distribution": {"method": "random"}}),
-    );
+    for (seg, kind) in [("teams", "team"), ("queues", "queue")] {
+        let in_eu = json!({"match": "condition", "condition": format!("{kind}.attributes.region == \"EU\"")});
+        rule(&app, seg, "r", to_one(kind, in_eu, "random"));
+    }
     let records = (0..64)
         .map(|i| lead(&format!("t{i}"), json!({"to": "team"})))
         .chain((0..64).map(|i| lead(&format!("q{i}"), json!({"to": "queue"}))))
@@ -156,18 +139,8 @@ fn a_team_or_queue_created_after_records_were_processed_is_a_target() {
     seller(&app, "member", json!({}));
     segment(&app, "seg", json!({"condition": "record.to == \"team\""}));
     segment(&app, "qseg", json!({"condition": "record.to == \"queue\""}));
-    rule(
-        &app,
-        "seg",
-        "r",
-        json!({"assign_to": {"type": "team", "match": "any"}, "distribution": {"method": "single"}}),
-    );
-    rule(
-        &app,
-        "qseg",
-        "r",
-        json!({"assign_to": {"type": "queue", "match": "any"}, "distribution": {"method": "single"}}),
-    );
+    rule(&app, "seg", "r", to_one("team", json!({"match": "any"}), "single"));
+    rule(&app, "qseg", "r", to_one("queue", json!({"match": "any"}), "single"));
     let v = post_wait(&app, lead("l1", json!({"to": "team"})));
     assert_eq!(v["status_reason"], "no_eligible_team", "{v}");
     // Only the team is saved here (no seller edit that would refresh everything).

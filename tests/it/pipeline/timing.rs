@@ -16,9 +16,7 @@ fn time(v: &Value) -> Option<DateTime<Utc>> {
 #[test]
 fn created_within_hours_counts_from_created_on_to_now() {
     let app = TestApp::spawn();
-    seller(&app, "s1", json!({}));
-    segment(&app, "seg", json!({}));
-    rule(&app, "seg", "r", json!({"created_within_hours": 24}));
+    one_seller_one_rule(&app, "s1", "r", json!({"created_within_hours": 24}));
     let t = now(&app);
     let v = post_wait(&app, lead_at("l1", json!({}), t - Duration::hours(23)));
     assert_eq!(v["status_reason"], "assigned", "23 h old: {v}");
