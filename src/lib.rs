@@ -6,16 +6,22 @@
 //! is retried by reassignment runs.
 //!
 //! # Layout
-//! - [`app`]: builds and runs the server (store -> actors -> HTTP);
-//! - [`auth`]: bearer tokens and roles;
-//! - [`domain`]: plain types and assignment logic, no IO;
-//! - [`store`]: redb tables, the group-commit writer, schema version;
-//! - [`actors`]: segment, seller-capacity, scheduler and history state;
+//! Lowest first; each module imports only modules above it in this list
+//! (`tests/boundaries.rs` checks it, ARCHITECTURE.md's code map explains it).
+//! - [`domain`]: plain types and the rules of the contract, no IO;
 //! - [`scripting`]: the sandboxed rhai engine and the values scripts see;
+//! - [`store`]: the only module that names redb: typed reads and writes, the
+//!   group-commit writer, schema version;
+//! - [`error`]: the error every operation answers, wrapping each layer's own;
+//! - [`json`]: the strict JSON reader;
+//! - [`pipeline`]: record processing as pure logic (catalog, seller book, engine);
+//! - [`auth`]: bearer tokens and roles;
+//! - [`actors`]: the state owners: segments, records (with sellers and counters),
+//!   schedules, history;
+//! - [`state`]: what every operation reaches;
 //! - [`ops`]: one function per API operation, role check inside;
-//! - [`http`]: routes, extractors, error mapping, metrics, OpenAPI;
-//! - [`error`]: the error every operation answers;
-//! - [`bench`]: the W1 load driver (`allot bench w1`); [`w1`]: the W1 workload itself.
+//! - [`http`]: routes, extractors, the code-to-status table, metrics, OpenAPI;
+//! - [`app`]: builds and runs the server (store -> actors -> HTTP).
 
 pub mod actors;
 pub mod app;

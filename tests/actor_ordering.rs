@@ -1,4 +1,4 @@
-//! The seller-capacity actor serialises every record change: a message that reaches its
+//! The record actor serialises every record change: a message that reaches its
 //! mailbox while an earlier one is committing must not read the record before that
 //! commit, nor be overtaken by follow-up work the earlier one queued.
 //!
@@ -25,7 +25,7 @@ fn id(s: &str) -> Id {
     Id::parse("id", s).unwrap()
 }
 
-/// The segment and seller-capacity actors on a fresh store, with sellers s1 and s3 and
+/// The segment and record actors on a fresh store, with sellers s1 and s3 and
 /// one segment `m` for every lead, whose rule assigns round robin to any seller.
 async fn start() -> (tempfile::TempDir, Store, Addr<RecordActor>) {
     let dir = tempfile::tempdir().unwrap();

@@ -88,7 +88,7 @@ impl SegmentCatalog {
 pub struct CatalogChanged(pub Arc<SegmentCatalog>);
 
 /// The catalog record processing uses, readable from any thread: HTTP workers segment
-/// incoming records with it (see `engine::presegment`). The seller-capacity actor sets
+/// incoming records with it (see `engine::presegment`). The record actor sets
 /// it whenever its own catalog changes.
 #[derive(Clone, Default)]
 pub struct SharedCatalog(Arc<std::sync::RwLock<Arc<SegmentCatalog>>>);
