@@ -308,11 +308,7 @@ mod tests {
     use super::*;
     use crate::domain::config::TimeOff;
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-            .with_timezone(&Utc)
-    }
+    use crate::domain::time::utc;
 
     fn hours(days: &[(Weekday, &[(&str, &str)])]) -> Option<BTreeMap<Weekday, Vec<[String; 2]>>> {
         Some(

@@ -190,11 +190,7 @@ pub fn resolve_local(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s)
-            .unwrap_or_else(|e| panic!("{s}: {e}"))
-            .with_timezone(&Utc)
-    }
+    use crate::domain::time::utc;
 
     fn body(start: &str, days: &[Weekday], times: &[&str], tz: &str) -> ScheduleBody {
         ScheduleBody {

@@ -58,3 +58,11 @@ pub mod compact_opt {
         }
     }
 }
+
+/// An RFC 3339 instant, for tests that write their times as text.
+#[cfg(test)]
+pub(crate) fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s}: {e}"))
+        .with_timezone(&Utc)
+}

@@ -81,38 +81,30 @@ impl Metrics {
             let _ = writeln!(out, "allot_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
         drop(map);
-        let _ = writeln!(
-            out,
-            "# HELP allot_store_commits_total Group-commit transactions committed."
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        counter(
+            &mut out,
+            "allot_store_commits_total",
+            "Group-commit transactions committed.",
+            load(&writer.commits),
         );
-        let _ = writeln!(out, "# TYPE allot_store_commits_total counter");
-        let _ = writeln!(
-            out,
-            "allot_store_commits_total {}",
-            writer.commits.load(Ordering::Relaxed)
+        counter(
+            &mut out,
+            "allot_store_jobs_total",
+            "Write jobs committed.",
+            load(&writer.jobs),
         );
-        let _ = writeln!(out, "# HELP allot_store_jobs_total Write jobs committed.");
-        let _ = writeln!(out, "# TYPE allot_store_jobs_total counter");
-        let _ = writeln!(out, "allot_store_jobs_total {}", writer.jobs.load(Ordering::Relaxed));
-        let _ = writeln!(
-            out,
-            "# HELP allot_store_failed_commits_total Group commits that failed."
+        counter(
+            &mut out,
+            "allot_store_failed_commits_total",
+            "Group commits that failed.",
+            load(&writer.failed_commits),
         );
-        let _ = writeln!(out, "# TYPE allot_store_failed_commits_total counter");
-        let _ = writeln!(
-            out,
-            "allot_store_failed_commits_total {}",
-            writer.failed_commits.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "# HELP allot_store_commit_seconds_total Time spent in group commits."
-        );
-        let _ = writeln!(out, "# TYPE allot_store_commit_seconds_total counter");
-        let _ = writeln!(
-            out,
-            "allot_store_commit_seconds_total {}",
-            writer.commit_micros.load(Ordering::Relaxed) as f64 / 1e6
+        counter(
+            &mut out,
+            "allot_store_commit_seconds_total",
+            "Time spent in group commits.",
+            load(&writer.commit_micros) as f64 / 1e6,
         );
         let _ = writeln!(out, "# HELP allot_store_commit_batch_jobs Write jobs per group commit.");
         let _ = writeln!(out, "# TYPE allot_store_commit_batch_jobs histogram");
@@ -133,6 +125,13 @@ impl Metrics {
         );
         out
     }
+}
+
+/// One unlabelled counter with its help and type lines.
+fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
 }
 
 /// `allot_scheduled_runs_total{segment="..."}`: scheduled runs fired since start, for every

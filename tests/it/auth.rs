@@ -428,6 +428,15 @@ fn health_metrics_and_openapi_need_no_token() {
         "Prometheus text with the request just made: {}",
         metrics.text
     );
+    // The store's counters, each with its type line and a value.
+    assert!(
+        metrics.text.contains("# TYPE allot_store_commits_total counter\n")
+            && metrics.text.lines().any(|l| l
+                .strip_prefix("allot_store_commits_total ")
+                .is_some_and(|n| n.parse::<u64>().is_ok())),
+        "the store's commit counter: {}",
+        metrics.text
+    );
 
     let doc = app.request("GET", "/openapi.json", None, None);
     assert_eq!(doc.status, 200, "{}", doc.text);
