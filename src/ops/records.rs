@@ -7,11 +7,12 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::PageQuery;
+use super::config::fetch;
 use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
 use crate::actors::records::{Ingest, Ingested, Run, RunSegment, RunTrigger, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
-use crate::actors::table::{Get, Page};
+use crate::actors::table::Page;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::config::{Segment, Settings};
@@ -313,10 +314,7 @@ pub async fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &Page
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
     let limit = q.limit()?;
-    s.segments
-        .send(Get::<Segment>::new(segment_id.clone()))
-        .await
-        .map_err(mailbox)??;
+    fetch::<Segment>(s, segment_id.clone()).await?;
     s.history
         .send(ListRuns {
             segment_id,

@@ -11,13 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::actors::mailbox;
-use crate::actors::table::Get;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::config::{Attributes, RecordTypeSchema, Seller};
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
+use crate::ops::config::{ConfigKind, fetch};
 use crate::scripting::{
     Bindings, ScriptError, ScriptErrorKind, ScriptPurpose, Scripting, analyse, api_time, json_to_dynamic, record_map,
     seller_map,
@@ -451,13 +450,7 @@ pub async fn check_script(s: &AppState, who: &Principal, check: ScriptCheck) -> 
 
 /// The schema of `rt`, if it has one.
 async fn schema_of(s: &AppState, rt: &RecordType) -> Result<Option<RecordTypeSchema>, Error> {
-    let id = Id::parse("record_type", rt.as_str())?;
-    match s
-        .segments
-        .send(Get::<RecordTypeSchema>::new(id))
-        .await
-        .map_err(mailbox)?
-    {
+    match fetch::<RecordTypeSchema>(s, RecordTypeSchema::parse_id(rt.as_str())?).await {
         Ok(schema) => Ok(Some(schema)),
         Err(Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
