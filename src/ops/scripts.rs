@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::domain::config::{Attributes, RecordTypeSchema, Seller};
+use crate::domain::record::record_fields;
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::ops::config::{ConfigKind, fetch};
@@ -86,25 +87,20 @@ impl ScriptCheck {
     }
 }
 
-/// A record as `POST /records` takes it; everything but the attributes may be left out.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecordSample {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub record_type: Option<RecordType>,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub topic: String,
-    /// Defaults to now, so `age_hours` is 0.
-    #[serde(default)]
-    pub created_on: Option<DateTime<Utc>>,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub attributes: Attributes,
+record_fields! {
+    /// A record as `POST /records` takes it; everything but the attributes may be left out.
+    // The id is any string, not an `Id`: a script sees it as `record.id` only, and the
+    // check has always taken any.
+    #[derive(Clone, Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecordSample {
+        #[serde(default)]
+        pub id: Option<String>,
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        pub record_type: Option<RecordType>,
+    }
+    created_on = " Defaults to now, so `age_hours` is 0."
 }
 
 impl RecordSample {
@@ -454,5 +450,83 @@ async fn schema_of(s: &AppState, rt: &RecordType) -> Result<Option<RecordTypeSch
         Ok(schema) => Ok(Some(schema)),
         Err(Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::record::RecordInput;
+    use crate::http::extract::parse_json;
+
+    fn check_with_record(record: Value) -> Result<ScriptCheck, Error> {
+        let body = serde_json::json!({"kind": "condition", "source": "true", "record": record});
+        parse_json::<ScriptCheck>(body.to_string().as_bytes())
+    }
+
+    fn refusal(r: Result<impl std::fmt::Debug, Error>) -> (String, String) {
+        match r {
+            Err(Error::Validation { field, message }) => (field, message),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sample_record_may_leave_out_or_null_its_id_and_type_and_give_any_id() -> Result<(), Error> {
+        let empty = check_with_record(serde_json::json!({}))?;
+        let sample = empty.record.as_ref().expect("the record sample");
+        assert_eq!((sample.id.as_deref(), sample.record_type.as_ref()), (None, None));
+        assert!(sample.name.is_empty() && sample.created_on.is_none() && sample.attributes.is_empty());
+
+        let nulls = check_with_record(serde_json::json!({"id": null, "record_type": null, "created_on": null}))?;
+        assert!(nulls.record.is_some_and(|r| r.id.is_none() && r.record_type.is_none()));
+
+        // Not an id a record could have; the sample takes it as the script will see it.
+        let any_id = check_with_record(serde_json::json!({"id": "not an id!"}))?;
+        assert_eq!(any_id.record.and_then(|r| r.id).as_deref(), Some("not an id!"));
+        Ok(())
+    }
+
+    /// The shared fields are declared once (`record_fields!`); a sample refuses what a
+    /// record refuses, naming the same field with the same message.
+    #[test]
+    fn a_sample_record_refuses_unknown_fields_and_wrong_types_like_a_record() {
+        let record = |extra: Value| {
+            let mut r = serde_json::json!({"id": "lead-1", "record_type": "lead"});
+            if let (Value::Object(r), Value::Object(extra)) = (&mut r, extra) {
+                r.extend(extra);
+            }
+            parse_json::<RecordInput>(r.to_string().as_bytes())
+        };
+
+        let (field, message) = refusal(check_with_record(serde_json::json!({"nmae": "Ann"})));
+        assert_eq!(field, "record.nmae");
+        assert_eq!(
+            message,
+            "unknown field `nmae`, expected one of `id`, `record_type`, `name`, `topic`, `created_on`, `attributes`"
+        );
+        assert_eq!(refusal(record(serde_json::json!({"nmae": "Ann"}))).1, message);
+
+        for (extra, name) in [
+            (serde_json::json!({"name": 5}), "name"),
+            (serde_json::json!({"topic": []}), "topic"),
+            (serde_json::json!({"created_on": "yesterday"}), "created_on"),
+            (serde_json::json!({"attributes": "x"}), "attributes"),
+        ] {
+            let (field, message) = refusal(check_with_record(extra.clone()));
+            assert_eq!(field, format!("record.{name}"));
+            assert_eq!(refusal(record(extra)), (name.to_string(), message));
+        }
+
+        // A wrong type of the id or type is the sample's own rule: a string or null.
+        let (field, message) = refusal(check_with_record(serde_json::json!({"id": 5})));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("record.id", "invalid type: integer `5`, expected a string")
+        );
+        assert_eq!(
+            refusal(check_with_record(serde_json::json!({"record_type": "Lead"}))).0,
+            "record.record_type"
+        );
     }
 }
