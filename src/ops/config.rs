@@ -85,32 +85,21 @@ pub trait ConfigKind: Item {
     }
 }
 
-impl ConfigKind for Seller {
-    type Actor = SellerCapacityActor;
-    const WRITE: Permission = Permission::Configure;
+/// Implements [`ConfigKind`] for the kinds `$actor` holds and `$write` may change, each
+/// named by a plain id: the counterpart of `actors::table::config_handlers!`.
+macro_rules! config_kinds {
+    ($actor:ty, $write:expr => $($kind:ty),+) => {$(
+        impl ConfigKind for $kind {
+            type Actor = $actor;
+            const WRITE: Permission = $write;
+        }
+    )+};
 }
 
-impl ConfigKind for Team {
-    type Actor = SellerCapacityActor;
-    const WRITE: Permission = Permission::Configure;
-}
-
-impl ConfigKind for Queue {
-    type Actor = SellerCapacityActor;
-    const WRITE: Permission = Permission::Configure;
-}
-
-impl ConfigKind for Segment {
-    type Actor = SegmentActor;
-    /// Sequence managers may change a segment's `sequence_id` only; [`put_segment`]
-    /// checks that itself.
-    const WRITE: Permission = Permission::Configure;
-}
-
-impl ConfigKind for Sequence {
-    type Actor = SegmentActor;
-    const WRITE: Permission = Permission::ManageSequences;
-}
+config_kinds!(SellerCapacityActor, Permission::Configure => Seller, Team, Queue);
+// A sequence manager may still change a segment's `sequence_id`: `put_segment` allows it.
+config_kinds!(SegmentActor, Permission::Configure => Segment);
+config_kinds!(SegmentActor, Permission::ManageSequences => Sequence);
 
 impl ConfigKind for RecordTypeSchema {
     type Actor = SegmentActor;
