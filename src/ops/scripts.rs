@@ -229,7 +229,7 @@ pub struct ScriptCheckAnswer {
 }
 
 /// What the script reads (see `scripting::analysis`).
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
 pub struct ReadsView {
     /// Record fields read by name.
     pub record_fields: Vec<String>,
@@ -244,15 +244,32 @@ pub struct ReadsView {
     pub nondeterministic: bool,
 }
 
-fn sample_not_used(field: &str, kind: &str) -> Error {
-    Error::validation(field, format!("a {kind} does not see a {field} sample; leave it out"))
+/// Refuses a `(field, given)` sample that a `kind` of script does not see: giving it is a
+/// mistake worth saying.
+fn not_seen(kind: &str, (field, given): (&str, bool)) -> Result<(), Error> {
+    if given {
+        return Err(Error::validation(
+            field,
+            format!("a {kind} does not see a {field} sample; leave it out"),
+        ));
+    }
+    Ok(())
 }
 
-fn sample_missing(field: &str, kind: &str, with: &str) -> Error {
-    Error::validation(
-        field,
-        format!("a {kind} runs with a {with} sample and a {field} sample"),
-    )
+/// Whether a `kind` that runs with a record sample and a `(with, given)` one is given both
+/// (it runs) or neither (it is only compiled); one without the other is refused.
+fn record_and(kind: &str, record: bool, (with, given): (&str, bool)) -> Result<bool, Error> {
+    let missing = |field: &str, other: &str| {
+        Error::validation(
+            field,
+            format!("a {kind} runs with a {other} sample and a {field} sample"),
+        )
+    };
+    match (record, given) {
+        (true, false) => Err(missing(with, "record")),
+        (false, true) => Err(missing("record", with)),
+        (both, _) => Ok(both),
+    }
 }
 
 /// Checks that the sample record's declared attributes have their declared types, as
@@ -296,36 +313,23 @@ pub fn evaluate(
         CheckKind::SellerCondition => "seller condition",
         CheckKind::Distribution => "distribution",
     };
-    // Which samples the kind runs with; a sample it cannot see is a mistake worth saying.
+    // Which samples the kind runs with, and whether they are all given (then it runs).
+    let record = check.record.is_some();
+    let seller = ("seller", check.seller.is_some());
+    let candidates = ("candidates", check.candidates.is_some());
     let run = match check.kind {
         CheckKind::Condition => {
-            if check.seller.is_some() {
-                return Err(sample_not_used("seller", kind_name));
-            }
-            if check.candidates.is_some() {
-                return Err(sample_not_used("candidates", kind_name));
-            }
-            check.record.is_some()
+            not_seen(kind_name, seller)?;
+            not_seen(kind_name, candidates)?;
+            record
         }
         CheckKind::SellerCondition => {
-            if check.candidates.is_some() {
-                return Err(sample_not_used("candidates", kind_name));
-            }
-            match (check.record.is_some(), check.seller.is_some()) {
-                (true, false) => return Err(sample_missing("seller", kind_name, "record")),
-                (false, true) => return Err(sample_missing("record", kind_name, "seller")),
-                (both, _) => both,
-            }
+            not_seen(kind_name, candidates)?;
+            record_and(kind_name, record, seller)?
         }
         CheckKind::Distribution => {
-            if check.seller.is_some() {
-                return Err(sample_not_used("seller", kind_name));
-            }
-            match (check.record.is_some(), check.candidates.is_some()) {
-                (true, false) => return Err(sample_missing("candidates", kind_name, "record")),
-                (false, true) => return Err(sample_missing("record", kind_name, "candidates")),
-                (both, _) => both,
-            }
+            not_seen(kind_name, seller)?;
+            record_and(kind_name, record, candidates)?
         }
     };
     let record_type = check.record_type()?.cloned();
@@ -350,13 +354,7 @@ pub fn evaluate(
         return Ok(ScriptCheckAnswer {
             ok: true,
             result: if run { Value::Bool(true) } else { Value::Null },
-            reads: ReadsView {
-                record_fields: Vec::new(),
-                dynamic: false,
-                seller_fields: Vec::new(),
-                reads_counters: false,
-                nondeterministic: false,
-            },
+            reads: ReadsView::default(),
         });
     };
     if let Some((rt, schema)) = schema {
@@ -528,5 +526,64 @@ mod tests {
             refusal(check_with_record(serde_json::json!({"record_type": "Lead"}))).0,
             "record.record_type"
         );
+    }
+
+    /// Each kind's samples: the ones it cannot see are refused first, then one of a
+    /// needed pair without the other; both (or none) pass.
+    #[test]
+    fn each_kind_runs_with_its_own_samples_only() {
+        let scripting = Scripting::new();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let source = |kind: &str| {
+            if kind == "distribution" {
+                "fn distribute(record, candidates) { () }"
+            } else {
+                "true"
+            }
+        };
+        let outcome = |kind: &str, record: bool, seller: bool, candidates: bool| {
+            let mut body = serde_json::json!({"kind": kind, "source": source(kind)});
+            if record {
+                body["record"] = serde_json::json!({});
+            }
+            if seller {
+                body["seller"] = serde_json::json!({"id": "s1", "name": "Sam"});
+            }
+            if candidates {
+                body["candidates"] = serde_json::json!([{"id": "s1"}]);
+            }
+            let check = parse_json::<ScriptCheck>(body.to_string().as_bytes())?;
+            evaluate(&scripting, check, None, now).map(|a| a.result)
+        };
+        // The samples given (record, seller, candidates) and the refused one, if any,
+        // with the sample it lacks its partner of.
+        let cases = [
+            ("condition", "r s", Some(("seller", None))),
+            ("condition", "r c", Some(("candidates", None))),
+            ("condition", "r", None),
+            ("seller_condition", "r s c", Some(("candidates", None))),
+            ("seller_condition", "r", Some(("seller", Some("record")))),
+            ("seller_condition", "s", Some(("record", Some("seller")))),
+            ("seller_condition", "r s", None),
+            ("distribution", "r s c", Some(("seller", None))),
+            ("distribution", "r", Some(("candidates", Some("record")))),
+            ("distribution", "c", Some(("record", Some("candidates")))),
+            ("distribution", "r c", None),
+            ("distribution", "", None),
+        ];
+        for (kind, given, expected) in cases {
+            let has = |sample: &str| given.split(' ').any(|g| g == sample);
+            let got = outcome(kind, has("r"), has("s"), has("c"));
+            let name = kind.replace('_', " ");
+            let Some((field, partner)) = expected else {
+                assert!(got.is_ok(), "{kind} with {given:?}: {got:?}");
+                continue;
+            };
+            let message = match partner {
+                None => format!("a {name} does not see a {field} sample; leave it out"),
+                Some(partner) => format!("a {name} runs with a {partner} sample and a {field} sample"),
+            };
+            assert_eq!(refusal(got), (field.to_string(), message), "{kind} with {given:?}");
+        }
     }
 }
