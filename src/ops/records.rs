@@ -162,11 +162,7 @@ pub struct RecordListQuery {
 /// Status views of a monitor view, oldest `created_on` first.
 pub fn list_records(s: &AppState, who: &Principal, q: &RecordListQuery) -> Result<Page<StatusView>, Error> {
     who.require(Permission::ReadRecords)?;
-    let limit = PageQuery {
-        limit: q.limit,
-        after: None,
-    }
-    .limit()?;
+    let limit = PageQuery::limit_of(q.limit)?;
     let view = q.view.unwrap_or(View::Processed);
     let record_type = q
         .record_type
