@@ -129,15 +129,23 @@ macro_rules! kind_routes {
     };
 }
 
-kind_routes! { Team, tag = "teams", param = "id", one = "/teams/{id}",
-put_team, get_team, delete_team, list = "/teams", list_teams }
-kind_routes! { Queue, tag = "queues", param = "id", one = "/queues/{id}",
-put_queue, get_queue, delete_queue, list = "/queues", list_queues }
-kind_routes! { Sequence, tag = "sequences", param = "id", one = "/sequences/{id}",
-put_sequence, get_sequence, delete_sequence, list = "/sequences", list_sequences }
+kind_routes! {
+    Team, tag = "teams", param = "id", one = "/teams/{id}",
+    put_team, get_team, delete_team, list = "/teams", list_teams
+}
+kind_routes! {
+    Queue, tag = "queues", param = "id", one = "/queues/{id}",
+    put_queue, get_queue, delete_queue, list = "/queues", list_queues
+}
+kind_routes! {
+    Sequence, tag = "sequences", param = "id", one = "/sequences/{id}",
+    put_sequence, get_sequence, delete_sequence, list = "/sequences", list_sequences
+}
 // Record types are listed with their summaries (`GET /record-types`, in `records`).
-kind_routes! { RecordTypeSchema, tag = "record-types", param = "record_type", one = "/record-types/{record_type}",
-put_record_type, get_record_type, delete_record_type }
+kind_routes! {
+    RecordTypeSchema, tag = "record-types", param = "record_type", one = "/record-types/{record_type}",
+    put_record_type, get_record_type, delete_record_type
+}
 
 // ---- segments ----
 
