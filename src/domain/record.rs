@@ -8,22 +8,53 @@ use utoipa::ToSchema;
 use super::config::Attributes;
 use super::ids::{Id, RecordType};
 
-/// A record as a client sends it (`POST /records`).
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RecordInput {
-    pub id: Id,
-    pub record_type: RecordType,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub topic: String,
-    /// Defaults to the time the record arrives.
-    #[serde(default)]
-    pub created_on: Option<DateTime<Utc>>,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub attributes: Attributes,
+/// Declares a struct of the fields a record is sent with: the given leading fields (its
+/// `id` and `record_type`, as the struct takes them), then the fields every record shape
+/// shares: `name`, `topic`, `created_on` and `attributes`. `created_on` takes its doc
+/// from the call (with the leading space a `///` line has), since what it defaults to
+/// differs. [`RecordInput`] and the script check's sample record
+/// (`ops::scripts::RecordSample`, which may leave out or null its id and type) are both
+/// declared with it, so that they cannot drift apart.
+///
+/// A macro, not one struct of the shared fields under `#[serde(flatten)]`, because serde
+/// does not support flatten together with `deny_unknown_fields` (tried): with the
+/// attribute on the outer struct an unknown field is refused without the list of the
+/// expected ones, and that error and a wrong type inside the flattened fields lose their
+/// path (`record` instead of `record.name`); on the inner struct unknown fields pass
+/// silently. Flatten would also buffer every record of a batch on the ingest path.
+macro_rules! record_fields {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($leading:tt)* }
+        created_on = $created_on:tt
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($leading)*
+            #[serde(default)]
+            pub name: String,
+            #[serde(default)]
+            pub topic: String,
+            #[doc = $created_on]
+            #[serde(default)]
+            pub created_on: Option<::chrono::DateTime<::chrono::Utc>>,
+            #[serde(default)]
+            #[schema(value_type = Object)]
+            pub attributes: $crate::domain::config::Attributes,
+        }
+    };
+}
+pub(crate) use record_fields;
+
+record_fields! {
+    /// A record as a client sends it (`POST /records`).
+    #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecordInput {
+        pub id: Id,
+        pub record_type: RecordType,
+    }
+    created_on = " Defaults to the time the record arrives."
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]

@@ -94,11 +94,7 @@ pub struct HistoryQuery {
 
 pub async fn history(s: &AppState, who: &Principal, q: HistoryQuery) -> Result<Page<HistoryEntry>, Error> {
     who.require(Permission::ReadConfig)?;
-    let limit = PageQuery {
-        limit: q.limit,
-        after: None,
-    }
-    .limit()?;
+    let limit = PageQuery::limit_of(q.limit)?;
     s.history
         .send(ListAssignments {
             filter: HistoryFilter {

@@ -1,15 +1,26 @@
 //! Configuration operations: sellers, teams, queues, sequences, segments, rules,
 //! settings, record-type schemas, tokens.
+//!
+//! Every kind kept in a configuration actor's table goes through one generic path:
+//! [`ConfigKind`] says which actor holds it, who may change it and how its path
+//! parameter names it, and [`put`], [`get`], [`list`] and [`delete`] check the role,
+//! parse the id and send the actor's generic `Put`/`Get`/`List`/`Delete`. Teams, queues,
+//! sequences and record-type schemas are nothing more. Sellers and segments answer with
+//! a view (counters, schedule) and segments have their own write rule, so their
+//! operations wrap the same steps (`authorised_id`, `save`, [`fetch`], ...) rather
+//! than repeat them.
 
+use actix::{Actor, Addr, Context, Handler};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::PageQuery;
 use crate::actors::mailbox;
+use crate::actors::records::RecordActor;
 use crate::actors::records::sellers::{FindMissing, GetSellerView, GetSettings, ListSellerViews, PutSettings, RefKind};
 use crate::actors::scheduler::{GetSchedule, SegmentDeleted};
-use crate::actors::segment::{DeleteRule, GetRule, ListRules, PutRule, SegmentsOfType};
-use crate::actors::table::{Delete, Get, List, Put};
+use crate::actors::segment::{DeleteRule, GetRule, ListRules, PutRule, SegmentActor, SegmentsOfType};
+use crate::actors::table::{Delete, Get, Item, List, Put};
 use crate::auth::{NewToken, Permission, Principal, Role, TokenInfo};
 use crate::domain::Page;
 use crate::domain::config::{
@@ -31,36 +42,147 @@ pub struct WithId<T> {
     pub object: T,
 }
 
+impl<T> From<(Id, T)> for WithId<T> {
+    /// A table row (`Page` items are `(id, object)`) as it is answered.
+    fn from((id, object): (Id, T)) -> WithId<T> {
+        WithId { id, object }
+    }
+}
+
 /// The answer of an upsert: whether it created the object, and the object.
 pub struct Saved<T> {
     pub created: bool,
     pub object: T,
 }
 
-fn parse_id(raw: &str) -> Result<Id, Error> {
-    Ok(Id::parse("id", raw)?)
+// ---- the generic path ----
+
+/// An actor that holds configuration tables, and where [`AppState`] keeps its address.
+pub trait ConfigActor: Actor<Context = Context<Self>> {
+    fn addr(s: &AppState) -> &Addr<Self>;
+}
+
+impl ConfigActor for RecordActor {
+    fn addr(s: &AppState) -> &Addr<RecordActor> {
+        &s.records
+    }
+}
+
+impl ConfigActor for SegmentActor {
+    fn addr(s: &AppState) -> &Addr<SegmentActor> {
+        &s.segments
+    }
+}
+
+/// A configuration kind kept in an actor's table (`actors::table`).
+pub trait ConfigKind: Item {
+    /// The actor holding the table; it answers the four generic messages for the kind.
+    type Actor: ConfigActor + Handler<Put<Self>> + Handler<Get<Self>> + Handler<List<Self>> + Handler<Delete<Self>>;
+
+    /// What a put or a delete needs; every read needs `ReadConfig`.
+    const WRITE: Permission;
+
+    /// The id its path parameter names.
+    fn parse_id(raw: &str) -> Result<Id, Error> {
+        Ok(Id::parse("id", raw)?)
+    }
+}
+
+/// Implements [`ConfigKind`] for the kinds `$actor` holds and `$write` may change, each
+/// named by a plain id: the counterpart of `actors::table::config_handlers!`.
+macro_rules! config_kinds {
+    ($actor:ty, $write:expr => $($kind:ty),+) => {$(
+        impl ConfigKind for $kind {
+            type Actor = $actor;
+            const WRITE: Permission = $write;
+        }
+    )+};
+}
+
+config_kinds!(RecordActor, Permission::Configure => Seller, Team, Queue);
+// A sequence manager may still change a segment's `sequence_id`: `put_segment` allows it.
+config_kinds!(SegmentActor, Permission::Configure => Segment);
+config_kinds!(SegmentActor, Permission::ManageSequences => Sequence);
+
+impl ConfigKind for RecordTypeSchema {
+    type Actor = SegmentActor;
+    const WRITE: Permission = Permission::Configure;
+
+    /// A schema is named by its record type (`/record-types/{record_type}`), and keyed
+    /// by it as an id.
+    fn parse_id(raw: &str) -> Result<Id, Error> {
+        let rt = RecordType::parse("record_type", raw)?;
+        Ok(Id::parse("id", rt.as_str())?)
+    }
+}
+
+/// Checks that `who` has `needs`, then parses the id of the `K` that `raw_id` names: the
+/// role first, so that a caller without it is refused whatever id it sends.
+fn authorised_id<K: ConfigKind>(who: &Principal, needs: Permission, raw_id: &str) -> Result<Id, Error> {
+    who.require(needs)?;
+    K::parse_id(raw_id)
+}
+
+/// Upserts `value` under `id`; answers whether it was created.
+async fn save<K: ConfigKind>(s: &AppState, id: Id, value: K) -> Result<bool, Error> {
+    K::Actor::addr(s).send(Put { id, value }).await.map_err(mailbox)?
+}
+
+/// The `K` under `id`, or `not_found`.
+pub(super) async fn fetch<K: ConfigKind>(s: &AppState, id: Id) -> Result<K, Error> {
+    K::Actor::addr(s).send(Get::<K>::new(id)).await.map_err(mailbox)?
+}
+
+/// One page of `K` in id order.
+async fn page_of<K: ConfigKind>(s: &AppState, after: Option<String>, limit: usize) -> Result<Page<(Id, K)>, Error> {
+    K::Actor::addr(s)
+        .send(List::<K>::new(after, limit))
+        .await
+        .map_err(mailbox)?
+}
+
+/// Removes the `K` under `id`, or answers `not_found`.
+async fn remove<K: ConfigKind>(s: &AppState, id: Id) -> Result<(), Error> {
+    K::Actor::addr(s).send(Delete::<K>::new(id)).await.map_err(mailbox)?
+}
+
+/// Creates or replaces a `K` (`PUT`); answers it with its id.
+pub async fn put<K: ConfigKind>(s: &AppState, who: &Principal, id: &str, value: K) -> Result<Saved<WithId<K>>, Error> {
+    let id = authorised_id::<K>(who, K::WRITE, id)?;
+    let created = save(s, id.clone(), value.clone()).await?;
+    Ok(Saved {
+        created,
+        object: WithId { id, object: value },
+    })
+}
+
+pub async fn get<K: ConfigKind>(s: &AppState, who: &Principal, id: &str) -> Result<WithId<K>, Error> {
+    let id = authorised_id::<K>(who, Permission::ReadConfig, id)?;
+    let object = fetch(s, id.clone()).await?;
+    Ok(WithId { id, object })
+}
+
+pub async fn list<K: ConfigKind>(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<K>>, Error> {
+    who.require(Permission::ReadConfig)?;
+    Ok(page_of::<K>(s, q.after.clone(), q.limit()?).await?.map(WithId::from))
+}
+
+pub async fn delete<K: ConfigKind>(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
+    remove::<K>(s, authorised_id::<K>(who, K::WRITE, id)?).await
 }
 
 // ---- sellers ----
 
 pub async fn put_seller(s: &AppState, who: &Principal, id: &str, seller: Seller) -> Result<Saved<SellerView>, Error> {
-    who.require(Permission::Configure)?;
-    let id = parse_id(id)?;
-    let created = s
-        .records
-        .send(Put {
-            id: id.clone(),
-            value: seller,
-        })
-        .await
-        .map_err(mailbox)??;
+    let id = authorised_id::<Seller>(who, Seller::WRITE, id)?;
+    let created = save(s, id.clone(), seller).await?;
     let object = s.records.send(GetSellerView(id)).await.map_err(mailbox)??;
     Ok(Saved { created, object })
 }
 
 pub async fn get_seller(s: &AppState, who: &Principal, id: &str) -> Result<SellerView, Error> {
-    who.require(Permission::ReadConfig)?;
-    s.records.send(GetSellerView(parse_id(id)?)).await.map_err(mailbox)?
+    let id = authorised_id::<Seller>(who, Permission::ReadConfig, id)?;
+    s.records.send(GetSellerView(id)).await.map_err(mailbox)?
 }
 
 pub async fn list_sellers(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<SellerView>, Error> {
@@ -71,153 +193,6 @@ pub async fn list_sellers(s: &AppState, who: &Principal, q: &PageQuery) -> Resul
             after: q.after.clone(),
             limit,
         })
-        .await
-        .map_err(mailbox)?
-}
-
-pub async fn delete_seller(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
-    who.require(Permission::Configure)?;
-    s.records
-        .send(Delete::<Seller>::new(parse_id(id)?))
-        .await
-        .map_err(mailbox)?
-}
-
-// ---- teams and queues ----
-
-pub async fn put_team(s: &AppState, who: &Principal, id: &str, team: Team) -> Result<Saved<WithId<Team>>, Error> {
-    who.require(Permission::Configure)?;
-    let id = parse_id(id)?;
-    let created = s
-        .records
-        .send(Put {
-            id: id.clone(),
-            value: team.clone(),
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(Saved {
-        created,
-        object: WithId { id, object: team },
-    })
-}
-
-pub async fn get_team(s: &AppState, who: &Principal, id: &str) -> Result<WithId<Team>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let id = parse_id(id)?;
-    let object = s.records.send(Get::<Team>::new(id.clone())).await.map_err(mailbox)??;
-    Ok(WithId { id, object })
-}
-
-pub async fn list_teams(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<Team>>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let page = s
-        .records
-        .send(List::<Team>::new(q.after.clone(), q.limit()?))
-        .await
-        .map_err(mailbox)??;
-    Ok(page.map(|(id, object)| WithId { id, object }))
-}
-
-pub async fn delete_team(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
-    who.require(Permission::Configure)?;
-    s.records
-        .send(Delete::<Team>::new(parse_id(id)?))
-        .await
-        .map_err(mailbox)?
-}
-
-pub async fn put_queue(s: &AppState, who: &Principal, id: &str, queue: Queue) -> Result<Saved<WithId<Queue>>, Error> {
-    who.require(Permission::Configure)?;
-    let id = parse_id(id)?;
-    let created = s
-        .records
-        .send(Put {
-            id: id.clone(),
-            value: queue.clone(),
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(Saved {
-        created,
-        object: WithId { id, object: queue },
-    })
-}
-
-pub async fn get_queue(s: &AppState, who: &Principal, id: &str) -> Result<WithId<Queue>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let id = parse_id(id)?;
-    let object = s.records.send(Get::<Queue>::new(id.clone())).await.map_err(mailbox)??;
-    Ok(WithId { id, object })
-}
-
-pub async fn list_queues(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<Queue>>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let page = s
-        .records
-        .send(List::<Queue>::new(q.after.clone(), q.limit()?))
-        .await
-        .map_err(mailbox)??;
-    Ok(page.map(|(id, object)| WithId { id, object }))
-}
-
-pub async fn delete_queue(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
-    who.require(Permission::Configure)?;
-    s.records
-        .send(Delete::<Queue>::new(parse_id(id)?))
-        .await
-        .map_err(mailbox)?
-}
-
-// ---- sequences ----
-
-pub async fn put_sequence(
-    s: &AppState,
-    who: &Principal,
-    id: &str,
-    seq: Sequence,
-) -> Result<Saved<WithId<Sequence>>, Error> {
-    who.require(Permission::ManageSequences)?;
-    let id = parse_id(id)?;
-    let created = s
-        .segments
-        .send(Put {
-            id: id.clone(),
-            value: seq.clone(),
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(Saved {
-        created,
-        object: WithId { id, object: seq },
-    })
-}
-
-pub async fn get_sequence(s: &AppState, who: &Principal, id: &str) -> Result<WithId<Sequence>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let id = parse_id(id)?;
-    let object = s
-        .segments
-        .send(Get::<Sequence>::new(id.clone()))
-        .await
-        .map_err(mailbox)??;
-    Ok(WithId { id, object })
-}
-
-pub async fn list_sequences(s: &AppState, who: &Principal, q: &PageQuery) -> Result<Page<WithId<Sequence>>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let page = s
-        .segments
-        .send(List::<Sequence>::new(q.after.clone(), q.limit()?))
-        .await
-        .map_err(mailbox)??;
-    Ok(page.map(|(id, object)| WithId { id, object }))
-}
-
-pub async fn delete_sequence(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
-    who.require(Permission::ManageSequences)?;
-    s.segments
-        .send(Delete::<Sequence>::new(parse_id(id)?))
         .await
         .map_err(mailbox)?
 }
@@ -258,22 +233,17 @@ pub async fn put_segment(
     id: &str,
     segment: Segment,
 ) -> Result<Saved<SegmentView>, Error> {
-    let id = parse_id(id)?;
-    if !who.role.allows(Permission::Configure) {
+    let id = Segment::parse_id(id)?;
+    if !who.role.allows(Segment::WRITE) {
         // A sequence manager may connect a sequence to an existing segment, nothing else.
         who.require(Permission::ManageSequences)?;
-        let current = s
-            .segments
-            .send(Get::<Segment>::new(id.clone()))
-            .await
-            .map_err(mailbox)?;
-        let only_sequence_changed = match &current {
-            Ok(cur) => {
-                let mut probe = cur.clone();
+        let only_sequence_changed = match fetch::<Segment>(s, id.clone()).await {
+            Ok(mut probe) => {
                 probe.sequence_id = segment.sequence_id.clone();
                 probe == segment
             }
-            Err(_) => false,
+            Err(Error::NotFound { .. }) => false,
+            Err(e) => return Err(e),
         };
         if !only_sequence_changed {
             return Err(Error::Forbidden(
@@ -281,27 +251,14 @@ pub async fn put_segment(
             ));
         }
     }
-    let created = s
-        .segments
-        .send(Put {
-            id: id.clone(),
-            value: segment.clone(),
-        })
-        .await
-        .map_err(mailbox)??;
+    let created = save(s, id.clone(), segment.clone()).await?;
     let object = segment_view(s, id, segment).await?;
     Ok(Saved { created, object })
 }
 
 pub async fn get_segment(s: &AppState, who: &Principal, id: &str) -> Result<SegmentView, Error> {
-    who.require(Permission::ReadConfig)?;
-    let id = parse_id(id)?;
-    let segment = s
-        .segments
-        .send(Get::<Segment>::new(id.clone()))
-        .await
-        .map_err(mailbox)??;
-    segment_view(s, id, segment).await
+    let WithId { id, object } = get::<Segment>(s, who, id).await?;
+    segment_view(s, id, object).await
 }
 
 /// Without `record_type`, every segment in id order; with it, that type's segments in
@@ -315,11 +272,7 @@ pub async fn list_segments(
     who.require(Permission::ReadConfig)?;
     let limit = q.limit()?;
     let page = match record_type {
-        None => s
-            .segments
-            .send(List::<Segment>::new(q.after.clone(), limit))
-            .await
-            .map_err(mailbox)??,
+        None => page_of::<Segment>(s, q.after.clone(), limit).await?,
         Some(rt) => {
             let rt = RecordType::parse("record_type", rt)?;
             let all = s.segments.send(SegmentsOfType(rt)).await.map_err(mailbox)?;
@@ -355,12 +308,8 @@ pub async fn list_segments(
 }
 
 pub async fn delete_segment(s: &AppState, who: &Principal, id: &str) -> Result<(), Error> {
-    who.require(Permission::Configure)?;
-    let id = parse_id(id)?;
-    s.segments
-        .send(Delete::<Segment>::new(id.clone()))
-        .await
-        .map_err(mailbox)??;
+    let id = authorised_id::<Segment>(who, Segment::WRITE, id)?;
+    remove::<Segment>(s, id.clone()).await?;
     s.scheduler.do_send(SegmentDeleted(id));
     Ok(())
 }
@@ -407,7 +356,7 @@ pub async fn put_rule(
 ) -> Result<Saved<WithId<Rule>>, Error> {
     who.require(Permission::Configure)?;
     let segment_id = Id::parse("segment_id", segment_id)?;
-    let rule_id = parse_id(rule_id)?;
+    let rule_id = Id::parse("id", rule_id)?;
     check_rule_references(s, &rule).await?;
     let created = s
         .segments
@@ -429,7 +378,7 @@ pub async fn put_rule(
 
 pub async fn get_rule(s: &AppState, who: &Principal, segment_id: &str, rule_id: &str) -> Result<WithId<Rule>, Error> {
     who.require(Permission::ReadConfig)?;
-    let rule_id = parse_id(rule_id)?;
+    let rule_id = Id::parse("id", rule_id)?;
     let object = s
         .segments
         .send(GetRule {
@@ -457,7 +406,7 @@ pub async fn list_rules(
         })
         .await
         .map_err(mailbox)??;
-    Ok(page.map(|(id, object)| WithId { id, object }))
+    Ok(page.map(WithId::from))
 }
 
 pub async fn delete_rule(s: &AppState, who: &Principal, segment_id: &str, rule_id: &str) -> Result<(), Error> {
@@ -465,7 +414,7 @@ pub async fn delete_rule(s: &AppState, who: &Principal, segment_id: &str, rule_i
     s.segments
         .send(DeleteRule {
             segment_id: Id::parse("segment_id", segment_id)?,
-            rule_id: parse_id(rule_id)?,
+            rule_id: Id::parse("id", rule_id)?,
         })
         .await
         .map_err(mailbox)?
@@ -482,56 +431,6 @@ pub async fn put_settings(s: &AppState, who: &Principal, settings: Settings) -> 
     who.require(Permission::Administer)?;
     s.records.send(PutSettings(settings.clone())).await.map_err(mailbox)??;
     Ok(settings)
-}
-
-// ---- record-type schemas ----
-
-pub async fn put_record_type(
-    s: &AppState,
-    who: &Principal,
-    record_type: &str,
-    schema: RecordTypeSchema,
-) -> Result<Saved<WithId<RecordTypeSchema>>, Error> {
-    who.require(Permission::Configure)?;
-    let rt = RecordType::parse("record_type", record_type)?;
-    let id = parse_id(rt.as_str())?;
-    let created = s
-        .segments
-        .send(Put {
-            id: id.clone(),
-            value: schema.clone(),
-        })
-        .await
-        .map_err(mailbox)??;
-    Ok(Saved {
-        created,
-        object: WithId { id, object: schema },
-    })
-}
-
-pub async fn get_record_type(
-    s: &AppState,
-    who: &Principal,
-    record_type: &str,
-) -> Result<WithId<RecordTypeSchema>, Error> {
-    who.require(Permission::ReadConfig)?;
-    let rt = RecordType::parse("record_type", record_type)?;
-    let id = parse_id(rt.as_str())?;
-    let object = s
-        .segments
-        .send(Get::<RecordTypeSchema>::new(id.clone()))
-        .await
-        .map_err(mailbox)??;
-    Ok(WithId { id, object })
-}
-
-pub async fn delete_record_type(s: &AppState, who: &Principal, record_type: &str) -> Result<(), Error> {
-    who.require(Permission::Configure)?;
-    let rt = RecordType::parse("record_type", record_type)?;
-    s.segments
-        .send(Delete::<RecordTypeSchema>::new(parse_id(rt.as_str())?))
-        .await
-        .map_err(mailbox)?
 }
 
 // ---- tokens ----

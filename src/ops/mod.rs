@@ -27,7 +27,12 @@ impl PageQuery {
     pub const MAX_LIMIT: usize = 1000;
 
     pub fn limit(&self) -> Result<usize, Error> {
-        match self.limit {
+        Self::limit_of(self.limit)
+    }
+
+    /// The page size of `limit`, for the list queries that take more than a page query.
+    pub fn limit_of(limit: Option<u32>) -> Result<usize, Error> {
+        match limit {
             None => Ok(Self::DEFAULT_LIMIT),
             Some(l) if (1..=Self::MAX_LIMIT as u32).contains(&l) => Ok(l as usize),
             Some(_) => Err(Error::validation("limit", "limit is 1 to 1000")),

@@ -7,11 +7,11 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::PageQuery;
+use super::config::fetch;
 use crate::actors::history::{GetRun, ListRuns};
 use crate::actors::mailbox;
 use crate::actors::records::{Ingest, Ingested, RunSegment, SetOpen};
 use crate::actors::segment::KnownRecordTypes;
-use crate::actors::table::Get;
 use crate::auth::{Permission, Principal};
 use crate::domain::Page;
 use crate::domain::config::{Segment, Settings};
@@ -164,11 +164,7 @@ pub struct RecordListQuery {
 /// Status views of a monitor view, oldest `created_on` first.
 pub fn list_records(s: &AppState, who: &Principal, q: &RecordListQuery) -> Result<Page<StatusView>, Error> {
     who.require(Permission::ReadRecords)?;
-    let limit = PageQuery {
-        limit: q.limit,
-        after: None,
-    }
-    .limit()?;
+    let limit = PageQuery::limit_of(q.limit)?;
     let view = q.view.unwrap_or(View::Processed);
     let record_type = q
         .record_type
@@ -308,10 +304,7 @@ pub async fn list_runs(s: &AppState, who: &Principal, segment_id: &str, q: &Page
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
     let limit = q.limit()?;
-    s.segments
-        .send(Get::<Segment>::new(segment_id.clone()))
-        .await
-        .map_err(mailbox)??;
+    fetch::<Segment>(s, segment_id.clone()).await?;
     s.history
         .send(ListRuns {
             segment_id,

@@ -1,9 +1,8 @@
 //! Schedule operations: a segment's reassignment schedule (`/segments/{id}/schedule`).
 
-use super::config::Saved;
+use super::config::{Saved, fetch};
 use crate::actors::mailbox;
 use crate::actors::scheduler::{DeleteSchedule, GetSchedule, PutSchedule, ScheduledRunCounts};
-use crate::actors::table::Get;
 use crate::auth::{Permission, Principal};
 use crate::domain::Id;
 use crate::domain::config::Segment;
@@ -35,10 +34,7 @@ pub async fn put_schedule(
 pub async fn get_schedule(s: &AppState, who: &Principal, segment_id: &str) -> Result<ScheduleView, Error> {
     who.require(Permission::ReadConfig)?;
     let segment_id = Id::parse("id", segment_id)?;
-    s.segments
-        .send(Get::<Segment>::new(segment_id.clone()))
-        .await
-        .map_err(mailbox)??;
+    fetch::<Segment>(s, segment_id.clone()).await?;
     s.scheduler
         .send(GetSchedule(segment_id.clone()))
         .await

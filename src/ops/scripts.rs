@@ -11,12 +11,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::actors::mailbox;
-use crate::actors::table::Get;
 use crate::auth::{Permission, Principal};
 use crate::domain::config::{Attributes, RecordTypeSchema, Seller};
+use crate::domain::record::record_fields;
 use crate::domain::{Id, RecordType};
 use crate::error::Error;
+use crate::ops::config::{ConfigKind, fetch};
 use crate::scripting::{
     Bindings, ScriptError, ScriptErrorKind, ScriptPurpose, Scripting, analyse, api_time, json_to_dynamic, record_map,
     seller_map,
@@ -87,25 +87,20 @@ impl ScriptCheck {
     }
 }
 
-/// A record as `POST /records` takes it; everything but the attributes may be left out.
-#[derive(Clone, Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecordSample {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub record_type: Option<RecordType>,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub topic: String,
-    /// Defaults to now, so `age_hours` is 0.
-    #[serde(default)]
-    pub created_on: Option<DateTime<Utc>>,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub attributes: Attributes,
+record_fields! {
+    /// A record as `POST /records` takes it; everything but the attributes may be left out.
+    // The id is any string, not an `Id`: a script sees it as `record.id` only, and the
+    // check has always taken any.
+    #[derive(Clone, Debug, Deserialize, ToSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct RecordSample {
+        #[serde(default)]
+        pub id: Option<String>,
+        #[serde(default)]
+        #[schema(value_type = Option<String>)]
+        pub record_type: Option<RecordType>,
+    }
+    created_on = " Defaults to now, so `age_hours` is 0."
 }
 
 impl RecordSample {
@@ -233,7 +228,7 @@ pub struct ScriptCheckAnswer {
 }
 
 /// What the script reads (see `scripting::analysis`).
-#[derive(Clone, Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, ToSchema)]
 pub struct ReadsView {
     /// Record fields read by name.
     pub record_fields: Vec<String>,
@@ -248,15 +243,32 @@ pub struct ReadsView {
     pub nondeterministic: bool,
 }
 
-fn sample_not_used(field: &str, kind: &str) -> Error {
-    Error::validation(field, format!("a {kind} does not see a {field} sample; leave it out"))
+/// Refuses a `(field, given)` sample that a `kind` of script does not see: giving it is a
+/// mistake worth saying.
+fn not_seen(kind: &str, (field, given): (&str, bool)) -> Result<(), Error> {
+    if given {
+        return Err(Error::validation(
+            field,
+            format!("a {kind} does not see a {field} sample; leave it out"),
+        ));
+    }
+    Ok(())
 }
 
-fn sample_missing(field: &str, kind: &str, with: &str) -> Error {
-    Error::validation(
-        field,
-        format!("a {kind} runs with a {with} sample and a {field} sample"),
-    )
+/// Whether a `kind` that runs with a record sample and a `(with, given)` one is given both
+/// (it runs) or neither (it is only compiled); one without the other is refused.
+fn record_and(kind: &str, record: bool, (with, given): (&str, bool)) -> Result<bool, Error> {
+    let missing = |field: &str, other: &str| {
+        Error::validation(
+            field,
+            format!("a {kind} runs with a {other} sample and a {field} sample"),
+        )
+    };
+    match (record, given) {
+        (true, false) => Err(missing(with, "record")),
+        (false, true) => Err(missing("record", with)),
+        (both, _) => Ok(both),
+    }
 }
 
 /// Checks that the sample record's declared attributes have their declared types, as
@@ -300,36 +312,23 @@ pub fn evaluate(
         CheckKind::SellerCondition => "seller condition",
         CheckKind::Distribution => "distribution",
     };
-    // Which samples the kind runs with; a sample it cannot see is a mistake worth saying.
+    // Which samples the kind runs with, and whether they are all given (then it runs).
+    let record = check.record.is_some();
+    let seller = ("seller", check.seller.is_some());
+    let candidates = ("candidates", check.candidates.is_some());
     let run = match check.kind {
         CheckKind::Condition => {
-            if check.seller.is_some() {
-                return Err(sample_not_used("seller", kind_name));
-            }
-            if check.candidates.is_some() {
-                return Err(sample_not_used("candidates", kind_name));
-            }
-            check.record.is_some()
+            not_seen(kind_name, seller)?;
+            not_seen(kind_name, candidates)?;
+            record
         }
         CheckKind::SellerCondition => {
-            if check.candidates.is_some() {
-                return Err(sample_not_used("candidates", kind_name));
-            }
-            match (check.record.is_some(), check.seller.is_some()) {
-                (true, false) => return Err(sample_missing("seller", kind_name, "record")),
-                (false, true) => return Err(sample_missing("record", kind_name, "seller")),
-                (both, _) => both,
-            }
+            not_seen(kind_name, candidates)?;
+            record_and(kind_name, record, seller)?
         }
         CheckKind::Distribution => {
-            if check.seller.is_some() {
-                return Err(sample_not_used("seller", kind_name));
-            }
-            match (check.record.is_some(), check.candidates.is_some()) {
-                (true, false) => return Err(sample_missing("candidates", kind_name, "record")),
-                (false, true) => return Err(sample_missing("record", kind_name, "candidates")),
-                (both, _) => both,
-            }
+            not_seen(kind_name, seller)?;
+            record_and(kind_name, record, candidates)?
         }
     };
     let record_type = check.record_type()?.cloned();
@@ -354,13 +353,7 @@ pub fn evaluate(
         return Ok(ScriptCheckAnswer {
             ok: true,
             result: if run { Value::Bool(true) } else { Value::Null },
-            reads: ReadsView {
-                record_fields: Vec::new(),
-                dynamic: false,
-                seller_fields: Vec::new(),
-                reads_counters: false,
-                nondeterministic: false,
-            },
+            reads: ReadsView::default(),
         });
     };
     if let Some((rt, schema)) = schema {
@@ -448,15 +441,146 @@ pub async fn check_script(s: &AppState, who: &Principal, check: ScriptCheck) -> 
 
 /// The schema of `rt`, if it has one.
 async fn schema_of(s: &AppState, rt: &RecordType) -> Result<Option<RecordTypeSchema>, Error> {
-    let id = Id::parse("record_type", rt.as_str())?;
-    match s
-        .segments
-        .send(Get::<RecordTypeSchema>::new(id))
-        .await
-        .map_err(mailbox)?
-    {
+    match fetch::<RecordTypeSchema>(s, RecordTypeSchema::parse_id(rt.as_str())?).await {
         Ok(schema) => Ok(Some(schema)),
         Err(Error::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::record::RecordInput;
+    use crate::json::parse_json;
+
+    fn check_with_record(record: Value) -> Result<ScriptCheck, Error> {
+        let body = serde_json::json!({"kind": "condition", "source": "true", "record": record});
+        parse_json::<ScriptCheck>(body.to_string().as_bytes())
+    }
+
+    fn refusal(r: Result<impl std::fmt::Debug, Error>) -> (String, String) {
+        match r {
+            Err(Error::Validation(crate::domain::Invalid { field, message })) => (field, message),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sample_record_may_leave_out_or_null_its_id_and_type_and_give_any_id() -> Result<(), Error> {
+        let empty = check_with_record(serde_json::json!({}))?;
+        let sample = empty.record.as_ref().expect("the record sample");
+        assert_eq!((sample.id.as_deref(), sample.record_type.as_ref()), (None, None));
+        assert!(sample.name.is_empty() && sample.created_on.is_none() && sample.attributes.is_empty());
+
+        let nulls = check_with_record(serde_json::json!({"id": null, "record_type": null, "created_on": null}))?;
+        assert!(nulls.record.is_some_and(|r| r.id.is_none() && r.record_type.is_none()));
+
+        // Not an id a record could have; the sample takes it as the script will see it.
+        let any_id = check_with_record(serde_json::json!({"id": "not an id!"}))?;
+        assert_eq!(any_id.record.and_then(|r| r.id).as_deref(), Some("not an id!"));
+        Ok(())
+    }
+
+    /// The shared fields are declared once (`record_fields!`); a sample refuses what a
+    /// record refuses, naming the same field with the same message.
+    #[test]
+    fn a_sample_record_refuses_unknown_fields_and_wrong_types_like_a_record() {
+        let record = |extra: Value| {
+            let mut r = serde_json::json!({"id": "lead-1", "record_type": "lead"});
+            if let (Value::Object(r), Value::Object(extra)) = (&mut r, extra) {
+                r.extend(extra);
+            }
+            parse_json::<RecordInput>(r.to_string().as_bytes())
+        };
+
+        let (field, message) = refusal(check_with_record(serde_json::json!({"nmae": "Ann"})));
+        assert_eq!(field, "record.nmae");
+        assert_eq!(
+            message,
+            "unknown field `nmae`, expected one of `id`, `record_type`, `name`, `topic`, `created_on`, `attributes`"
+        );
+        assert_eq!(refusal(record(serde_json::json!({"nmae": "Ann"}))).1, message);
+
+        for (extra, name) in [
+            (serde_json::json!({"name": 5}), "name"),
+            (serde_json::json!({"topic": []}), "topic"),
+            (serde_json::json!({"created_on": "yesterday"}), "created_on"),
+            (serde_json::json!({"attributes": "x"}), "attributes"),
+        ] {
+            let (field, message) = refusal(check_with_record(extra.clone()));
+            assert_eq!(field, format!("record.{name}"));
+            assert_eq!(refusal(record(extra)), (name.to_string(), message));
+        }
+
+        // A wrong type of the id or type is the sample's own rule: a string or null.
+        let (field, message) = refusal(check_with_record(serde_json::json!({"id": 5})));
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("record.id", "invalid type: integer `5`, expected a string")
+        );
+        assert_eq!(
+            refusal(check_with_record(serde_json::json!({"record_type": "Lead"}))).0,
+            "record.record_type"
+        );
+    }
+
+    /// Each kind's samples: the ones it cannot see are refused first, then one of a
+    /// needed pair without the other; both (or none) pass.
+    #[test]
+    fn each_kind_runs_with_its_own_samples_only() {
+        let scripting = Scripting::new();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let source = |kind: &str| {
+            if kind == "distribution" {
+                "fn distribute(record, candidates) { () }"
+            } else {
+                "true"
+            }
+        };
+        let outcome = |kind: &str, record: bool, seller: bool, candidates: bool| {
+            let mut body = serde_json::json!({"kind": kind, "source": source(kind)});
+            if record {
+                body["record"] = serde_json::json!({});
+            }
+            if seller {
+                body["seller"] = serde_json::json!({"id": "s1", "name": "Sam"});
+            }
+            if candidates {
+                body["candidates"] = serde_json::json!([{"id": "s1"}]);
+            }
+            let check = parse_json::<ScriptCheck>(body.to_string().as_bytes())?;
+            evaluate(&scripting, check, None, now).map(|a| a.result)
+        };
+        // The samples given (record, seller, candidates) and the refused one, if any,
+        // with the sample it lacks its partner of.
+        let cases = [
+            ("condition", "r s", Some(("seller", None))),
+            ("condition", "r c", Some(("candidates", None))),
+            ("condition", "r", None),
+            ("seller_condition", "r s c", Some(("candidates", None))),
+            ("seller_condition", "r", Some(("seller", Some("record")))),
+            ("seller_condition", "s", Some(("record", Some("seller")))),
+            ("seller_condition", "r s", None),
+            ("distribution", "r s c", Some(("seller", None))),
+            ("distribution", "r", Some(("candidates", Some("record")))),
+            ("distribution", "c", Some(("record", Some("candidates")))),
+            ("distribution", "r c", None),
+            ("distribution", "", None),
+        ];
+        for (kind, given, expected) in cases {
+            let has = |sample: &str| given.split(' ').any(|g| g == sample);
+            let got = outcome(kind, has("r"), has("s"), has("c"));
+            let name = kind.replace('_', " ");
+            let Some((field, partner)) = expected else {
+                assert!(got.is_ok(), "{kind} with {given:?}: {got:?}");
+                continue;
+            };
+            let message = match partner {
+                None => format!("a {name} does not see a {field} sample; leave it out"),
+                Some(partner) => format!("a {name} runs with a {partner} sample and a {field} sample"),
+            };
+            assert_eq!(refusal(got), (field.to_string(), message), "{kind} with {given:?}");
+        }
     }
 }

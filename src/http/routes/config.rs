@@ -79,100 +79,72 @@ async fn list_sellers(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Resu
 #[utoipa::path(tag = "sellers", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/sellers/{id}")]
 async fn delete_seller(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    op::delete_seller(&s, &c.0, &id).await?;
+    op::delete::<Seller>(&s, &c.0, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-// ---- teams ----
+// ---- teams, queues, sequences, record-type schemas ----
 
-#[utoipa::path(tag = "teams", request_body = Team, params(("id" = String, Path)),
-    responses((status = 201, body = WithId<Team>), (status = 200, body = WithId<Team>), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-#[put("/teams/{id}")]
-async fn put_team(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Team>) -> Result<HttpResponse, Error> {
-    Ok(saved(op::put_team(&s, &c.0, &id, body.0).await?))
+/// The routes of a kind served by the generic operations (`op::put::<K>` and the rest):
+/// put (201 created, 200 replaced), get, delete and, given `list`, the list of all.
+///
+/// A macro writing thin handlers per kind, not one generic handler set registered per
+/// kind: actix-web's route attributes turn each handler into a non-generic unit struct
+/// that registers the function (a generic `put::<K>` cannot be one), and utoipa
+/// documents one path per function, taking the operation id from its name. Each handler
+/// is one line; the logic they share is in `ops::config`.
+macro_rules! kind_routes {
+    (
+        $kind:ident, tag = $tag:tt, param = $param:tt, one = $one:tt,
+        $put:ident, $get:ident, $delete:ident $(, list = $all:tt, $list:ident)?
+    ) => {
+        #[utoipa::path(tag = $tag, request_body = $kind, params(($param = String, Path)),
+            responses((status = 201, body = WithId<$kind>), (status = 200, body = WithId<$kind>), (status = 422, body = ErrorBody)),
+            security(("bearer" = [])))]
+        #[put($one)]
+        async fn $put(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<$kind>) -> Result<HttpResponse, Error> {
+            Ok(saved(op::put::<$kind>(&s, &c.0, &id, body.0).await?))
+        }
+
+        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 200, body = WithId<$kind>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+        #[get($one)]
+        async fn $get(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+            Ok(HttpResponse::Ok().json(op::get::<$kind>(&s, &c.0, &id).await?))
+        }
+
+        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+        #[delete($one)]
+        async fn $delete(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
+            op::delete::<$kind>(&s, &c.0, &id).await?;
+            Ok(HttpResponse::NoContent().finish())
+        }
+
+        $(
+            #[utoipa::path(tag = $tag, params(PageQuery), responses((status = 200, body = Page<WithId<$kind>>)), security(("bearer" = [])))]
+            #[get($all)]
+            async fn $list(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
+                Ok(HttpResponse::Ok().json(op::list::<$kind>(&s, &c.0, &q.0).await?))
+            }
+        )?
+    };
 }
 
-#[utoipa::path(tag = "teams", params(("id" = String, Path)), responses((status = 200, body = WithId<Team>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[get("/teams/{id}")]
-async fn get_team(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::get_team(&s, &c.0, &id).await?))
+kind_routes! {
+    Team, tag = "teams", param = "id", one = "/teams/{id}",
+    put_team, get_team, delete_team, list = "/teams", list_teams
 }
-
-#[utoipa::path(tag = "teams", params(PageQuery), responses((status = 200, body = Page<WithId<Team>>)), security(("bearer" = [])))]
-#[get("/teams")]
-async fn list_teams(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::list_teams(&s, &c.0, &q.0).await?))
+kind_routes! {
+    Queue, tag = "queues", param = "id", one = "/queues/{id}",
+    put_queue, get_queue, delete_queue, list = "/queues", list_queues
 }
-
-#[utoipa::path(tag = "teams", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[delete("/teams/{id}")]
-async fn delete_team(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    op::delete_team(&s, &c.0, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
+kind_routes! {
+    Sequence, tag = "sequences", param = "id", one = "/sequences/{id}",
+    put_sequence, get_sequence, delete_sequence, list = "/sequences", list_sequences
 }
-
-// ---- queues ----
-
-#[utoipa::path(tag = "queues", request_body = Queue, params(("id" = String, Path)),
-    responses((status = 201, body = WithId<Queue>), (status = 200, body = WithId<Queue>), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-#[put("/queues/{id}")]
-async fn put_queue(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Queue>) -> Result<HttpResponse, Error> {
-    Ok(saved(op::put_queue(&s, &c.0, &id, body.0).await?))
-}
-
-#[utoipa::path(tag = "queues", params(("id" = String, Path)), responses((status = 200, body = WithId<Queue>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[get("/queues/{id}")]
-async fn get_queue(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::get_queue(&s, &c.0, &id).await?))
-}
-
-#[utoipa::path(tag = "queues", params(PageQuery), responses((status = 200, body = Page<WithId<Queue>>)), security(("bearer" = [])))]
-#[get("/queues")]
-async fn list_queues(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::list_queues(&s, &c.0, &q.0).await?))
-}
-
-#[utoipa::path(tag = "queues", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[delete("/queues/{id}")]
-async fn delete_queue(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    op::delete_queue(&s, &c.0, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-// ---- sequences ----
-
-#[utoipa::path(tag = "sequences", request_body = Sequence, params(("id" = String, Path)),
-    responses((status = 201, body = WithId<Sequence>), (status = 200, body = WithId<Sequence>), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-#[put("/sequences/{id}")]
-async fn put_sequence(
-    s: Data<AppState>,
-    c: Caller,
-    id: Path<String>,
-    body: Body<Sequence>,
-) -> Result<HttpResponse, Error> {
-    Ok(saved(op::put_sequence(&s, &c.0, &id, body.0).await?))
-}
-
-#[utoipa::path(tag = "sequences", params(("id" = String, Path)), responses((status = 200, body = WithId<Sequence>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[get("/sequences/{id}")]
-async fn get_sequence(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::get_sequence(&s, &c.0, &id).await?))
-}
-
-#[utoipa::path(tag = "sequences", params(PageQuery), responses((status = 200, body = Page<WithId<Sequence>>)), security(("bearer" = [])))]
-#[get("/sequences")]
-async fn list_sequences(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::list_sequences(&s, &c.0, &q.0).await?))
-}
-
-#[utoipa::path(tag = "sequences", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[delete("/sequences/{id}")]
-async fn delete_sequence(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
-    op::delete_sequence(&s, &c.0, &id).await?;
-    Ok(HttpResponse::NoContent().finish())
+// Record types are listed with their summaries (`GET /record-types`, in `records`).
+kind_routes! {
+    RecordTypeSchema, tag = "record-types", param = "record_type", one = "/record-types/{record_type}",
+    put_record_type, get_record_type, delete_record_type
 }
 
 // ---- segments ----
@@ -276,32 +248,4 @@ async fn get_settings(s: Data<AppState>, c: Caller) -> Result<HttpResponse, Erro
 #[put("/settings")]
 async fn put_settings(s: Data<AppState>, c: Caller, body: Body<Settings>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::put_settings(&s, &c.0, body.0).await?))
-}
-
-// ---- record-type schemas ----
-
-#[utoipa::path(tag = "record-types", request_body = RecordTypeSchema, params(("record_type" = String, Path)),
-    responses((status = 201, body = WithId<RecordTypeSchema>), (status = 200, body = WithId<RecordTypeSchema>), (status = 422, body = ErrorBody)),
-    security(("bearer" = [])))]
-#[put("/record-types/{record_type}")]
-async fn put_record_type(
-    s: Data<AppState>,
-    c: Caller,
-    rt: Path<String>,
-    body: Body<RecordTypeSchema>,
-) -> Result<HttpResponse, Error> {
-    Ok(saved(op::put_record_type(&s, &c.0, &rt, body.0).await?))
-}
-
-#[utoipa::path(tag = "record-types", params(("record_type" = String, Path)), responses((status = 200, body = WithId<RecordTypeSchema>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[get("/record-types/{record_type}")]
-async fn get_record_type(s: Data<AppState>, c: Caller, rt: Path<String>) -> Result<HttpResponse, Error> {
-    Ok(HttpResponse::Ok().json(op::get_record_type(&s, &c.0, &rt).await?))
-}
-
-#[utoipa::path(tag = "record-types", params(("record_type" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[delete("/record-types/{record_type}")]
-async fn delete_record_type(s: Data<AppState>, c: Caller, rt: Path<String>) -> Result<HttpResponse, Error> {
-    op::delete_record_type(&s, &c.0, &rt).await?;
-    Ok(HttpResponse::NoContent().finish())
 }
