@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::table::{ConfigTable, HoldsTable, Item, config_handlers};
+use super::table::{ConfigTable, HasStore, HoldsTable, Item, config_handlers};
 use crate::domain::config::{RecordTypeSchema, Rule, Segment, Sequence, TargetKind, TargetMatch};
 use crate::domain::{Id, Page, RecordType};
 use crate::error::Error;
@@ -235,12 +235,15 @@ impl Actor for SegmentActor {
     type Context = Context<Self>;
 }
 
+impl HasStore for SegmentActor {
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+}
+
 impl HoldsTable<Segment> for SegmentActor {
     fn table(&mut self) -> &mut ConfigTable<Segment> {
         &mut self.segments
-    }
-    fn store(&self) -> Store {
-        self.store.clone()
     }
     fn check(&mut self, _id: &Id, value: &Segment) -> Result<(), Error> {
         value.validate()?;
@@ -277,9 +280,6 @@ impl HoldsTable<Sequence> for SegmentActor {
     fn table(&mut self) -> &mut ConfigTable<Sequence> {
         &mut self.sequences
     }
-    fn store(&self) -> Store {
-        self.store.clone()
-    }
     fn check(&mut self, _id: &Id, value: &Sequence) -> Result<(), Error> {
         Ok(value.validate()?)
     }
@@ -294,9 +294,6 @@ impl HoldsTable<Sequence> for SegmentActor {
 impl HoldsTable<RecordTypeSchema> for SegmentActor {
     fn table(&mut self) -> &mut ConfigTable<RecordTypeSchema> {
         &mut self.schemas
-    }
-    fn store(&self) -> Store {
-        self.store.clone()
     }
     fn check(&mut self, id: &Id, value: &RecordTypeSchema) -> Result<(), Error> {
         RecordType::parse("record_type", id.as_str())?;

@@ -193,10 +193,14 @@ impl<T: Item> Message for Delete<T> {
     type Result = Result<(), Error>;
 }
 
-/// An actor that keeps the table of `T`: how to reach it and what to check on save.
-pub trait HoldsTable<T: Item>: Actor<Context = Context<Self>> {
-    fn table(&mut self) -> &mut ConfigTable<T>;
+/// An actor that persists its tables in the store.
+pub trait HasStore {
     fn store(&self) -> Store;
+}
+
+/// An actor that keeps the table of `T`: how to reach it and what to check on save.
+pub trait HoldsTable<T: Item>: Actor<Context = Context<Self>> + HasStore {
+    fn table(&mut self) -> &mut ConfigTable<T>;
     /// Checks a value before it is saved (references, scripts).
     fn check(&mut self, id: &Id, value: &T) -> Result<(), Error>;
     /// Keeps derived state (compiled scripts, indexes) in step after a save.
@@ -215,7 +219,7 @@ macro_rules! config_handlers {
                 if let Err(e) = <Self as HoldsTable<$ty>>::check(self, &msg.id, &msg.value) {
                     return Box::pin(actix::fut::ready(Err(e)));
                 }
-                let store = <Self as HoldsTable<$ty>>::store(self);
+                let store = <Self as $crate::actors::table::HasStore>::store(self);
                 let version = <Self as HoldsTable<$ty>>::table(self).next_version();
                 Box::pin(
                     async move {
@@ -259,7 +263,7 @@ macro_rules! config_handlers {
             fn handle(&mut self, msg: $crate::actors::table::Delete<$ty>, _: &mut Self::Context) -> Self::Result {
                 use actix::prelude::*;
                 use $crate::actors::table::{HoldsTable, Item};
-                let store = <Self as HoldsTable<$ty>>::store(self);
+                let store = <Self as $crate::actors::table::HasStore>::store(self);
                 let version = <Self as HoldsTable<$ty>>::table(self).next_version();
                 Box::pin(
                     async move {

@@ -5,7 +5,7 @@
 use actix::prelude::*;
 
 use super::RecordActor;
-use crate::actors::table::{ConfigTable, HoldsTable, Item, config_handlers};
+use crate::actors::table::{ConfigTable, HasStore, HoldsTable, Item, config_handlers};
 use crate::domain::config::{Queue, Seller, Settings, Team};
 use crate::domain::seller::SellerView;
 use crate::domain::{Id, Page};
@@ -25,12 +25,15 @@ impl Item for Queue {
     const COLLECTION: Collection = Collection::Queues;
 }
 
+impl HasStore for RecordActor {
+    fn store(&self) -> Store {
+        self.store.clone()
+    }
+}
+
 impl HoldsTable<Seller> for RecordActor {
     fn table(&mut self) -> &mut ConfigTable<Seller> {
         &mut self.sellers
-    }
-    fn store(&self) -> Store {
-        self.store.clone()
     }
     fn check(&mut self, _id: &Id, value: &Seller) -> Result<(), Error> {
         Ok(value.validate()?)
@@ -46,9 +49,6 @@ impl HoldsTable<Seller> for RecordActor {
 impl HoldsTable<Team> for RecordActor {
     fn table(&mut self) -> &mut ConfigTable<Team> {
         &mut self.teams
-    }
-    fn store(&self) -> Store {
-        self.store.clone()
     }
     fn check(&mut self, _id: &Id, value: &Team) -> Result<(), Error> {
         value.validate()?;
@@ -73,9 +73,6 @@ impl HoldsTable<Team> for RecordActor {
 impl HoldsTable<Queue> for RecordActor {
     fn table(&mut self) -> &mut ConfigTable<Queue> {
         &mut self.queues
-    }
-    fn store(&self) -> Store {
-        self.store.clone()
     }
     fn check(&mut self, _id: &Id, value: &Queue) -> Result<(), Error> {
         Ok(value.validate()?)
