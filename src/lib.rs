@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`app`]: builds and runs the server (store -> actors -> HTTP);
+//! - [`cli`]: the `serve` command (options, logging, run until stopped);
 //! - [`auth`]: bearer tokens and roles;
 //! - [`domain`]: plain types and assignment logic, no IO;
 //! - [`store`]: redb tables, the group-commit writer, schema version;
@@ -21,6 +22,7 @@ pub mod actors;
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -1,4 +1,5 @@
-//! The `allot` binary: parse the command line, set up logging, run the server.
+//! The `allot` binary: parse the command line, then run the server (`serve`, through
+//! [`allot::cli::serve`]) or print the OpenAPI document (`openapi`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,23 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server on an embedded redb store.
-    Serve {
-        /// Directory of the data file (allot.redb); created when missing.
-        #[arg(long, env = "ALLOT_DATA", default_value = "./data")]
-        data: PathBuf,
-        /// Address to listen on.
-        #[arg(long, env = "ALLOT_BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Accepted as a system_administrator token.
-        #[arg(long, env = "ALLOT_ADMIN_TOKEN", hide_env_values = true)]
-        admin_token: Option<String>,
-        /// HTTP worker threads (0: one per core).
-        #[arg(long, env = "ALLOT_WORKERS", default_value_t = 0)]
-        workers: usize,
-        /// Page cache of the store, in MiB (bounds resident memory on large stores).
-        #[arg(long, env = "ALLOT_CACHE_MB", default_value_t = 128)]
-        cache_mb: usize,
-    },
+    Serve(allot::cli::ServeArgs),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
     /// Load drivers that measure a server over HTTP.
@@ -99,13 +84,6 @@ enum Workload {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     match cli.command {
         Command::Bench { workload } => bench(workload),
         Command::Openapi => match serde_json::to_string_pretty(&allot::http::openapi()) {
@@ -118,38 +96,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve {
-            data,
-            bind,
-            admin_token,
-            workers,
-            cache_mb,
-        } => {
-            let mut config = allot::ServeConfig::new(data, bind);
-            config.admin_token = admin_token;
-            config.workers = workers;
-            config.cache_bytes = cache_mb.saturating_mul(1 << 20);
-            let system = actix::System::new();
-            let result = system.block_on(async move {
-                let app = allot::Application::build(config.clone()).await?;
-                if let Some(token) = &app.first_admin_token {
-                    // Shown once: only its hash is stored.
-                    println!("First start: created administrator token (shown only now):\n  {token}");
-                }
-                tracing::info!(addr = %app.addr(), data = %config.data_dir.display(), "allot is listening");
-                app.run_until_stopped().await.map_err(|e| allot::app::StartError::Bind {
-                    addr: config.bind.clone(),
-                    source: e,
-                })
-            });
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Serve(args) => allot::cli::serve(&args),
     }
 }
 
