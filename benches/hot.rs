@@ -17,7 +17,7 @@ use allot::scripting::{Bindings, ScriptPurpose, Scripting};
 use allot::store::Store;
 use allot::store::history::{self, ChangedBy, HistoryEntry};
 use allot::store::records::{RecordRow, RecordWriter, decode_record, encode_record};
-use allot::w1;
+use allot_w1::workload as w1;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 struct W1 {

@@ -15,13 +15,14 @@
 //! - [`scripting`]: the sandboxed rhai engine and the values scripts see;
 //! - [`ops`]: one function per API operation, role check inside;
 //! - [`http`]: routes, extractors, error mapping, metrics, OpenAPI;
-//! - [`error`]: the error every operation answers;
-//! - [`bench`]: the W1 load driver (`allot bench w1`); [`w1`]: the W1 workload itself.
+//! - [`error`]: the error every operation answers.
+//!
+//! The reference workload W1 and its load driver are a package of their own, `allot-w1`
+//! (`benches/w1`), outside the server.
 
 pub mod actors;
 pub mod app;
 pub mod auth;
-pub mod bench;
 pub mod cli;
 pub mod domain;
 pub mod error;
@@ -30,6 +31,5 @@ pub mod ops;
 pub mod pipeline;
 pub mod scripting;
 pub mod store;
-pub mod w1;
 
 pub use app::{Application, ServeConfig};

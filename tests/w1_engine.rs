@@ -11,7 +11,7 @@ use allot::domain::record::{Owner, RecordInput, StoredRecord};
 use allot::pipeline::catalog::SegmentCatalog;
 use allot::pipeline::engine::{Env, Mode, Presegmented, Rng, presegment, process};
 use allot::scripting::Scripting;
-use allot::w1;
+use allot_w1::workload as w1;
 use chrono::Duration;
 
 /// Segment, rule, owner and error of each lead.
