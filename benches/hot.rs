@@ -16,7 +16,7 @@ use allot::pipeline::catalog::SegmentCatalog;
 use allot::pipeline::engine::{self, Env, Mode, Rng};
 use allot::scripting::{Bindings, ScriptPurpose, Scripting};
 use allot::store::{RecordBatch, RecordRow, Store, decode_record};
-use allot::w1;
+use allot_w1::workload as w1;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 struct W1 {

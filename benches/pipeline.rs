@@ -10,7 +10,7 @@ use std::time::Instant;
 use allot::domain::record::StoredRecord;
 use allot::pipeline::engine::{self, Env, Mode, Rng};
 use allot::scripting::Scripting;
-use allot::w1;
+use allot_w1::workload as w1;
 
 fn record(i: u64) -> StoredRecord {
     let input = w1::lead(i);

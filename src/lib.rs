@@ -21,12 +21,16 @@
 //! - [`state`]: what every operation reaches;
 //! - [`ops`]: one function per API operation, role check inside;
 //! - [`http`]: routes, extractors, the code-to-status table, metrics, OpenAPI;
-//! - [`app`]: builds and runs the server (store -> actors -> HTTP).
+//! - [`app`]: builds and runs the server (store -> actors -> HTTP);
+//! - [`cli`]: the `serve` command (options, logging, run until stopped).
+//!
+//! The reference workload W1 and its load driver are a package of their own, `allot-w1`
+//! (`benches/w1`), outside the server.
 
 pub mod actors;
 pub mod app;
 pub mod auth;
-pub mod bench;
+pub mod cli;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -36,6 +40,5 @@ pub mod pipeline;
 pub mod scripting;
 pub mod state;
 pub mod store;
-pub mod w1;
 
 pub use app::{Application, ServeConfig};

@@ -1,8 +1,9 @@
-//! The W1 load driver end to end against a server it starts (the real binary): its
-//! configuration step and a tiny run of every phase. No timing assertions: on a shared
-//! 2-core machine the figures are whatever they are; the decisions are not.
+//! The W1 load driver (the `allot-w1` package, as a library) end to end against a server
+//! it starts (the real `allot` binary): its configuration step and a tiny run of every
+//! phase. No timing assertions: on a shared 2-core machine the figures are whatever
+//! they are; the decisions are not.
 
-use allot::bench::{Target, W1Options, run_w1};
+use allot_w1::{Target, W1Options, run_w1};
 
 #[test]
 fn the_w1_driver_configures_w1_and_runs_every_phase_on_a_small_n() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{DriverError, Result};
+use crate::{DriverError, Result};
 
 #[derive(Clone)]
 pub struct Client {

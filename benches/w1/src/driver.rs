@@ -24,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::client::Client;
-use super::procfs::{self, CpuSnapshot, CpuUse, Memory};
-use super::report::{Row, median_min_max, mib, ms, percentile, table, thousands};
-use super::server::ServerProcess;
-use super::{DriverError, Result};
-use crate::w1;
+use crate::client::Client;
+use crate::procfs::{self, CpuSnapshot, CpuUse, Memory};
+use crate::report::{Row, median_min_max, mib, ms, percentile, table, thousands};
+use crate::server::ServerProcess;
+use crate::workload as w1;
+use crate::{DriverError, Result};
 
 /// Records per POST, as W1.md posts them.
 pub const BATCH: u64 = 1000;
@@ -42,7 +42,8 @@ pub const SMALL_RUN: u64 = 500;
 #[derive(Clone, Debug)]
 pub enum Target {
     /// Start `exe serve` on a fresh data directory (made under `data_parent`, the system
-    /// temporary directory when None; removed at the end unless `keep_data`).
+    /// temporary directory when None; removed at the end unless `keep_data`). `exe` takes
+    /// the options of `allot serve`: an `allot` binary, or `allot-w1` itself.
     Spawn {
         exe: PathBuf,
         workers: usize,
@@ -75,7 +76,7 @@ pub struct W1Options {
 }
 
 impl W1Options {
-    /// The defaults of `allot bench w1`.
+    /// The defaults of `allot-w1`.
     pub fn new(n: u64, target: Target) -> W1Options {
         W1Options {
             n,

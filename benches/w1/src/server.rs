@@ -1,5 +1,6 @@
-//! The server under test as a child process: the same binary, `serve` on a fresh data
-//! directory and a free port, stopped with SIGTERM like a deployment would.
+//! The server under test as a child process: `exe serve` on a fresh data directory and a
+//! free port, stopped with SIGTERM like a deployment would. `exe` is the driver's own
+//! binary (its hidden `serve` runs `allot::cli::serve`) or an `allot` binary.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -7,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::client::Client;
-use super::{DriverError, Result};
+use crate::client::Client;
+use crate::{DriverError, Result};
 
 pub struct ServerProcess {
     exe: PathBuf,

@@ -1,14 +1,15 @@
 //! The W1 reference workload (`../shared/W1.md`), generated exactly: leads, sellers,
-//! segments and rules. Used by the benchmarks and the load driver.
+//! segments and rules, and what W1 expects of each lead. The fixture the server's tests
+//! and benchmarks share, and what the load driver posts and checks.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::domain::config::{
+use allot::domain::config::{
     AssignTo, Distribution, DistributionMethod, Rule, Segment, Seller, TargetKind, TargetMatch,
 };
-use crate::domain::record::RecordInput;
-use crate::domain::{Id, RecordType};
+use allot::domain::record::RecordInput;
+use allot::domain::{Id, RecordType};
 
 pub const SEED: u64 = 0x5731_2026_1123_0001;
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -347,9 +348,9 @@ pub const SEGMENTS: [(&str, &str, &str); 21] = [
 
 /// W1's segments and rules compiled into a catalog, as the segment actor would publish
 /// it (for in-process benchmarks).
-pub fn catalog(scripting: &crate::scripting::Scripting) -> crate::pipeline::catalog::SegmentCatalog {
-    use crate::pipeline::catalog::{CatalogRule, CatalogSegment, SegmentCatalog};
-    use crate::scripting::ScriptPurpose;
+pub fn catalog(scripting: &allot::scripting::Scripting) -> allot::pipeline::catalog::SegmentCatalog {
+    use allot::pipeline::catalog::{CatalogRule, CatalogSegment, SegmentCatalog};
+    use allot::scripting::ScriptPurpose;
     let compile = |purpose, src: Option<&str>| {
         src.and_then(|s| {
             scripting
@@ -383,14 +384,14 @@ pub fn catalog(scripting: &crate::scripting::Scripting) -> crate::pipeline::cata
 }
 
 /// W1's 500 sellers in a book with no assignments yet.
-pub fn book() -> crate::pipeline::book::SellerBook {
+pub fn book() -> allot::pipeline::book::SellerBook {
     let sellers: Vec<(Id, Seller)> = (0..SELLERS).map(seller).collect();
-    let mut book = crate::pipeline::book::SellerBook::new(std::collections::HashMap::new(), 1);
+    let mut book = allot::pipeline::book::SellerBook::new(std::collections::HashMap::new(), 1);
     book.set_config(
         sellers.iter().map(|(id, s)| (id, s)),
         std::iter::empty(),
         std::iter::empty(),
-        &crate::domain::config::Settings::default(),
+        &allot::domain::config::Settings::default(),
     );
     book
 }
