@@ -456,21 +456,198 @@ fn matching_sellers(
 
 /// The memo key of a record: the type and value of each field read, in order. `None`
 /// when a value is not a plain scalar (then the record is evaluated afresh).
-fn memo_key(record: &Dynamic, fields: &[String]) -> Option<String> {
+///
+/// Exact: each field is `~` (absent or unit) or `type:length:value`, the value's byte
+/// length written out, so no value (an integration client chooses them, separators and
+/// all) can end one field early and forge the next; two records share a key only when
+/// every field read has the same type and the same text.
+pub(super) fn memo_key(record: &Dynamic, fields: &[String]) -> Option<String> {
     use std::fmt::Write;
     let map = record.read_lock::<Map>()?;
     let mut key = String::with_capacity(16 * fields.len());
+    let mut text = String::new();
     for field in fields {
         let v = map.get(field.as_str());
         match v {
             None => key.push('~'),
             Some(v) if v.is_unit() => key.push('~'),
             Some(v) if v.is_string() || v.is_int() || v.is_bool() || v.is_float() || v.is_char() => {
-                let _ = write!(key, "{}:{}", v.type_name(), v);
+                text.clear();
+                let _ = write!(text, "{v}");
+                let _ = write!(key, "{}:{}:{text}", v.type_name(), text.len());
             }
             Some(_) => return None,
         }
-        key.push('\u{1f}');
     }
     Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::domain::config::{Queue, Segment, Seller, Settings, Team};
+    use crate::pipeline::catalog::SegmentCatalog;
+    use crate::pipeline::engine::Rng;
+    use crate::scripting::{ScriptPurpose, Scripting, record_map};
+
+    /// Pieces that end a field early in a naive key (`\u{1f}`, `:`, `~`, type names,
+    /// digits), unicode, and text that a number prints as.
+    fn adversarial_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("a"),
+            Just("b"),
+            Just("\u{1f}"),
+            Just(":"),
+            Just("~"),
+            Just("string:"),
+            Just("i64:"),
+            Just("1"),
+            Just("1.0"),
+            Just("é"),
+            Just("\u{0}"),
+        ];
+        prop::collection::vec(piece, 0..5).prop_map(|p| p.concat())
+    }
+
+    /// A record attribute: absent (`None`), or a JSON value of each scalar kind.
+    fn attribute() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            adversarial_text().prop_map(|s| Some(json!(s))),
+            (-2i64..12).prop_map(|n| Some(json!(n))),
+            prop_oneof![Just(1.0f64), Just(1.5), Just(-0.0), Just(10.0)].prop_map(|f| Some(json!(f))),
+            any::<bool>().prop_map(|b| Some(json!(b))),
+        ]
+    }
+
+    fn record(a: &Option<Value>, b: &Option<Value>) -> Dynamic {
+        let mut attributes = serde_json::Map::new();
+        for (name, v) in [("a", a), ("b", b)] {
+            if let Some(v) = v {
+                attributes.insert(name.into(), v.clone());
+            }
+        }
+        let now = chrono::Utc::now();
+        Dynamic::from_map(record_map("r", "lead", "n", "t", now, now, &attributes))
+    }
+
+    fn fields() -> Vec<String> {
+        vec!["a".to_string(), "b".to_string()]
+    }
+
+    /// The field as a condition compares it: its type and its text.
+    fn seen(record: &Dynamic, field: &str) -> Option<(String, String)> {
+        let map = record.read_lock::<Map>()?;
+        map.get(field)
+            .filter(|v| !v.is_unit())
+            .map(|v| (v.type_name().to_string(), v.to_string()))
+    }
+
+    /// The collision of the former key (fields joined by U+001F): the first value carries
+    /// a separator and the start of the next field.
+    #[test]
+    fn a_separator_in_a_value_cannot_forge_the_next_field() {
+        let r1 = record(&Some(json!("a\u{1f}string:b")), &Some(json!("a")));
+        let r2 = record(&Some(json!("a")), &Some(json!("b\u{1f}string:a")));
+        assert_ne!(memo_key(&r1, &fields()), memo_key(&r2, &fields()));
+    }
+
+    proptest! {
+        /// Two records share a memo key only when every field the condition reads has
+        /// the same type and text in both.
+        #[test]
+        fn equal_keys_mean_equal_fields(a1 in attribute(), b1 in attribute(), a2 in attribute(), b2 in attribute()) {
+            let (r1, r2) = (record(&a1, &b1), record(&a2, &b2));
+            let (k1, k2) = (memo_key(&r1, &fields()), memo_key(&r2, &fields()));
+            if let (Some(k1), Some(k2)) = (k1, k2) {
+                let same_fields = ["a", "b"].iter().all(|f| seen(&r1, f) == seen(&r2, f));
+                prop_assert_eq!(k1 == k2, same_fields, "a1={:?} b1={:?} a2={:?} b2={:?}", a1, b1, a2, b2);
+            }
+        }
+
+        /// The sellers a memoised seller condition matches are the ones it matches
+        /// evaluated afresh, record after record, whatever the attribute values. Each
+        /// case starts with a pair that a key joining fields by a separator would confuse
+        /// (`x␟string:y`, `z` and `x`, `y␟string:z`) and a seller matching the first.
+        #[test]
+        fn memoised_and_fresh_matches_agree(
+            (x, y, z) in (adversarial_text(), adversarial_text(), adversarial_text()),
+            mut seller_values in prop::collection::vec((attribute(), attribute()), 0..5),
+            more_records in prop::collection::vec((attribute(), attribute()), 0..10),
+        ) {
+            let forged = Some(json!(format!("{x}\u{1f}string:{y}")));
+            let pair = [
+                (forged.clone(), Some(json!(z.clone()))),
+                (Some(json!(x)), Some(json!(format!("{y}\u{1f}string:{z}")))),
+            ];
+            seller_values.push(pair[0].clone());
+            let records: Vec<_> = pair.into_iter().chain(more_records).collect();
+            let scripting = Scripting::new();
+            let condition = "seller.attributes.a == record.a && seller.attributes.b == record.b";
+            let script = scripting
+                .compile(ScriptPurpose::SellerCondition, condition)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?
+                .ok_or_else(|| TestCaseError::fail("an empty script"))?;
+            let rule: crate::domain::config::Rule = serde_json::from_value(json!({
+                "name": "r", "priority": 1,
+                "assign_to": {"type": "sellers", "match": "condition", "condition": condition},
+                "distribution": {"method": "round_robin"}
+            })).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let rule = CatalogRule::new(Id::parse("id", "r").map_err(|e| TestCaseError::fail(e.to_string()))?, rule, None, Some(script.clone()), None);
+            prop_assert!(rule.target_memo.is_some(), "the condition is memoisable");
+            let segment: Segment = serde_json::from_value(json!({"name": "s", "record_type": "lead", "priority": 1}))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let seg = CatalogSegment {
+                id: Id::parse("id", "s").map_err(|e| TestCaseError::fail(e.to_string()))?,
+                segment,
+                condition: None,
+                rules: vec![rule.clone()],
+            };
+            let catalog = SegmentCatalog { generation: 1, ..Default::default() };
+            let sellers: Vec<(Id, Seller)> = seller_values
+                .iter()
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    let mut attributes = serde_json::Map::new();
+                    for (name, v) in [("a", a), ("b", b)] {
+                        if let Some(v) = v {
+                            attributes.insert(name.into(), v.clone());
+                        }
+                    }
+                    let seller = serde_json::from_value(json!({"name": format!("s{i}"), "attributes": attributes}))
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    Ok((Id::parse("id", &format!("s{i}")).map_err(|e| TestCaseError::fail(e.to_string()))?, seller))
+                })
+                .collect::<Result<_, TestCaseError>>()?;
+            let book_of = || {
+                let mut book = SellerBook::new(HashMap::new(), 1);
+                let teams: Vec<(Id, Team)> = Vec::new();
+                let queues: Vec<(Id, Queue)> = Vec::new();
+                book.set_config(
+                    sellers.iter().map(|(i, s)| (i, s)),
+                    teams.iter().map(|(i, t)| (i, t)),
+                    queues.iter().map(|(i, q)| (i, q)),
+                    &Settings::default(),
+                );
+                book
+            };
+            let mut memoised = book_of();
+            let mut rng = Rng::seeded();
+            let env = Env { catalog: &catalog, scripting: &scripting, now: chrono::Utc::now(), rng: &mut rng };
+            for (a, b) in &records {
+                let map = record(a, b).cast::<Map>();
+                let warm = matching_sellers(&env, &mut memoised, &seg, &rule, &script, &mut Bindings::new(map.clone()))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let fresh = matching_sellers(&env, &mut book_of(), &seg, &rule, &script, &mut Bindings::new(map))
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(warm, fresh, "record a={:?} b={:?}", a, b);
+            }
+        }
+    }
 }
