@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::error::Error;
@@ -162,7 +163,7 @@ impl Auth {
     pub fn authenticate(&self, bearer: &str) -> Result<Principal, Error> {
         let hash = digest(bearer);
         if let Some(admin) = &self.admin_token_hash
-            && constant_time_eq(admin, &hash)
+            && bool::from(admin.ct_eq(&hash))
         {
             return Ok(Principal {
                 id: "env:ALLOT_ADMIN_TOKEN".into(),
@@ -244,8 +245,4 @@ impl Auth {
         }
         Ok(())
     }
-}
-
-fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

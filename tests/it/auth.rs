@@ -267,8 +267,15 @@ fn every_api_route_refuses_missing_wrong_and_malformed_credentials() {
         }
     }
     // The same secret, well formed, is accepted: the refusals above were about the form.
-    let r = with_authorization(&app, "GET", "/api/v1/me", Some(&format!("Bearer {reader}")), None);
-    assert_eq!(r.status, 200, "a well-formed header with the same token: {}", r.text);
+    // The scheme's case does not matter (RFC 9110).
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = with_authorization(&app, "GET", "/api/v1/me", Some(&format!("{scheme} {reader}")), None);
+        assert_eq!(
+            r.status, 200,
+            "a well-formed header with the same token ({scheme}): {}",
+            r.text
+        );
+    }
 }
 
 #[test]
