@@ -2,7 +2,8 @@
 //! (ARCHITECTURE.md's code map says the same), that the folders import each other
 //! without a circle, that only the store names redb and only the HTTP edge (and the
 //! binary that builds it) names actix-web, and that no source file grows past 600 lines
-//! without saying why at its top (`//! Size: ...`).
+//! without saying why at its top (`//! Size: ...`). The import checks read `src/`; the
+//! length check reads `benches/` and `tests/` too.
 //!
 //! Reads the source as text: `crate::x` (and `$crate::x` in macros) outside comments is
 //! an import of `x`.
@@ -134,9 +135,18 @@ fn names_crate(text: &str, krate: &str) -> Option<usize> {
     })
 }
 
+/// Every `.rs` file under `src/`, with its text.
 fn sources() -> Vec<(PathBuf, String)> {
+    sources_under(&["src"])
+}
+
+/// Every `.rs` file under the package's folders `dirs`, with its text.
+fn sources_under(dirs: &[&str]) -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    for dir in dirs {
+        rust_files(&root.join(dir), &mut files);
+    }
     files.sort();
     files
         .into_iter()
@@ -205,7 +215,7 @@ fn confined_crates_are_named_only_where_they_belong() {
 #[test]
 fn no_source_file_is_long_without_a_reason() {
     let mut long = Vec::new();
-    for (file, text) in sources() {
+    for (file, text) in sources_under(&["src", "benches", "tests"]) {
         let lines = text.lines().count();
         let says_why = text
             .lines()

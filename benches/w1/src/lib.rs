@@ -14,10 +14,14 @@
 //!
 //! The binary `allot-w1` (`src/main.rs`) is the driver's command line.
 
+mod check;
 mod client;
 pub mod driver;
+mod ingest;
+mod latency;
 mod procfs;
 mod report;
+mod runs;
 mod server;
 pub mod workload;
 
