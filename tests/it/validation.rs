@@ -760,9 +760,8 @@ fn unknown_routes_answer_404_json() {
         ("GET", "/api/v1/nope", Some(ADMIN)),
         ("GET", "/api/v1/nope", None),
         ("GET", "/nope", None),
-        ("POST", "/api/v1/sellers", Some(ADMIN)),
-        ("PATCH", "/api/v1/sellers/s1", Some(ADMIN)),
         ("GET", "/api/v2/sellers", Some(ADMIN)),
+        ("GET", "/api/v1/sellers/s1/nope", Some(ADMIN)),
     ] {
         let r = app.request(method, path, token, None);
         let what = format!("{method} {path}");
@@ -773,4 +772,37 @@ fn unknown_routes_answer_404_json() {
             "{what}: the message names the method and path: {message:?}"
         );
     }
+}
+
+#[test]
+fn a_wrong_method_on_a_known_path_answers_405_with_allow() {
+    let app = TestApp::spawn();
+    for (method, path, token, allowed) in [
+        ("POST", "/api/v1/sellers", Some(ADMIN), "GET"),
+        ("PATCH", "/api/v1/sellers/s1", Some(ADMIN), "DELETE, GET, PUT"),
+        ("DELETE", "/api/v1/records", None, "GET, POST"),
+        ("GET", "/api/v1/records/lead-1/close", Some(ADMIN), "POST"),
+        ("PUT", "/api/v1/segments/seg1/runs", Some(ADMIN), "GET, POST"),
+        ("POST", "/openapi.json", None, "GET"),
+        ("DELETE", "/healthz", None, "GET"),
+    ] {
+        let r = app.request(method, path, token, None);
+        let what = format!("{method} {path}");
+        assert_error(&r, 405, "method_not_allowed", &what);
+        assert_eq!(
+            r.allow.as_deref(),
+            Some(allowed),
+            "{what}: the Allow header lists the path's methods"
+        );
+        assert_eq!(r.body["error"]["details"]["method"], method, "{what}: {}", r.text);
+        assert_eq!(r.body["error"]["details"]["path"], path, "{what}: {}", r.text);
+        let listed: Vec<&str> = allowed.split(", ").collect();
+        assert_eq!(
+            r.body["error"]["details"]["allowed"],
+            serde_json::json!(listed),
+            "{what}: {}",
+            r.text
+        );
+    }
+    assert_eq!(app.get("/api/v1/sellers").status, 200, "the right method still answers");
 }
