@@ -806,3 +806,29 @@ fn a_wrong_method_on_a_known_path_answers_405_with_allow() {
     }
     assert_eq!(app.get("/api/v1/sellers").status, 200, "the right method still answers");
 }
+
+#[test]
+fn duplicate_keys_are_refused_in_a_single_record_as_in_a_batch() {
+    let app = TestApp::spawn();
+    for (body, field) in [
+        (r#"{"id": "lead-1", "record_type": "lead", "id": "lead-2"}"#, "id"),
+        (
+            r#"{"id": "lead-1", "record_type": "lead", "name": "a", "name": "b"}"#,
+            "name",
+        ),
+        (
+            r#"{"records": [{"id": "lead-1", "record_type": "lead", "id": "lead-2"}]}"#,
+            "records[0].id",
+        ),
+    ] {
+        let r = app.raw(
+            "POST",
+            "/api/v1/records?wait=true",
+            Some(ADMIN),
+            body.as_bytes().to_vec(),
+        );
+        assert_invalid(&r, field, body);
+    }
+    assert_absent(&app, "/api/v1/records/lead-1", "nothing was stored");
+    assert_absent(&app, "/api/v1/records/lead-2", "nothing was stored");
+}
