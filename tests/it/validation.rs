@@ -832,3 +832,19 @@ fn duplicate_keys_are_refused_in_a_single_record_as_in_a_batch() {
     assert_absent(&app, "/api/v1/records/lead-1", "nothing was stored");
     assert_absent(&app, "/api/v1/records/lead-2", "nothing was stored");
 }
+
+#[test]
+fn a_wrong_length_array_is_validation_failed_naming_the_field() {
+    let app = TestApp::spawn();
+    for (hours, what) in [
+        (json!([["09:00", "12:00", "17:00"]]), "three times for an interval"),
+        (json!([["09:00"]]), "one time for an interval"),
+        (json!([[]]), "no time for an interval"),
+    ] {
+        let body = with(crate::fixtures::seller(), "/availability/working_hours/mon", hours);
+        let r = app.put("/api/v1/sellers/s1", body);
+        assert_invalid(&r, "availability.working_hours.mon[0]", what);
+        assert_absent(&app, "/api/v1/sellers/s1", what);
+    }
+    assert_eq!(app.get("/api/v1/me").status, 200, "the server is still up");
+}
