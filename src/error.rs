@@ -29,6 +29,13 @@ pub enum Error {
     /// No route answers this method and path.
     #[error("{method} {path} was not found")]
     NoRoute { method: String, path: String },
+    /// The path is served, but not with this method; `allowed` are the methods it takes.
+    #[error("{method} is not allowed on {path}; allowed: {}", allowed.join(", "))]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allowed: Vec<String>,
+    },
     #[error("{0}")]
     Conflict(String),
     /// The store failed; the cause is kept for the log, never shown to a client.
@@ -48,6 +55,7 @@ pub enum ErrorCode {
     Unauthorized,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     Internal,
 }
@@ -62,6 +70,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
         }
@@ -88,6 +97,7 @@ impl Error {
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::NotFound { .. } | Error::NoRoute { .. } => ErrorCode::NotFound,
+            Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
         }
@@ -112,6 +122,9 @@ impl Error {
             Error::Script(e) => Some(e.details()),
             Error::NotFound { kind, id } => Some(json!({ "kind": kind, "id": id })),
             Error::NoRoute { method, path } => Some(json!({ "method": method, "path": path })),
+            Error::MethodNotAllowed { method, path, allowed } => {
+                Some(json!({ "method": method, "path": path, "allowed": allowed }))
+            }
             _ => None,
         }
     }

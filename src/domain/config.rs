@@ -500,6 +500,15 @@ impl Settings {
                 format!("max_records_per_run is 1 to {}", Self::RUN_LIMIT_MAX),
             ));
         }
+        // As a seller's roles: a blank role could never match one.
+        for (i, role) in self.eligible_roles.iter().flatten().enumerate() {
+            if role.trim().is_empty() {
+                return Err(Invalid::new(
+                    format!("eligible_roles[{i}]"),
+                    "an eligible role is a non-empty string",
+                ));
+            }
+        }
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -35,8 +36,14 @@ impl ResponseError for Error {
             error["details"] = details;
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if matches!(self, Error::Unauthorized) {
-            resp.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            Error::Unauthorized => {
+                resp.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            Error::MethodNotAllowed { allowed, .. } => {
+                resp.insert_header((actix_web::http::header::ALLOW, allowed.join(", ")));
+            }
+            _ => {}
         }
         resp.json(json!({ "error": error }))
     }
@@ -51,7 +58,7 @@ pub struct ErrorBody {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorObject {
     /// Stable code: invalid_json, payload_too_large, validation_failed, script_error,
-    /// unauthorized, forbidden, not_found, conflict, internal.
+    /// unauthorized, forbidden, not_found, method_not_allowed, conflict, internal.
     pub code: String,
     pub message: String,
     #[schema(value_type = Option<Object>)]

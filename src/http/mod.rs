@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+mod methods;
 pub mod metrics;
 mod routes;
 
@@ -16,6 +17,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_actix_web::AppExt;
 
+use self::methods::KnownPaths;
 use self::metrics::Metrics;
 use crate::error::Error;
 use crate::state::AppState;
@@ -55,15 +57,24 @@ pub fn app(
     >,
 > {
     let (app, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
-    let api = web::Data::new(finish_openapi(api));
+    let api = finish_openapi(api);
+    let known = web::Data::new(KnownPaths::new(&api, &[("/openapi.json", &["GET"])]));
     app.app_data(state)
         .app_data(metrics)
-        .app_data(api)
+        .app_data(web::Data::new(api))
+        .app_data(known)
         .route("/openapi.json", web::get().to(openapi_json))
         .default_service(web::to(|req: HttpRequest| async move {
-            Err::<HttpResponse, _>(Error::NoRoute {
-                method: req.method().to_string(),
-                path: req.path().to_string(),
+            let method = req.method().to_string();
+            let path = req.path().to_string();
+            let allowed = req
+                .app_data::<web::Data<KnownPaths>>()
+                .map(|known| known.allowed(&path))
+                .unwrap_or_default();
+            Err::<HttpResponse, _>(if allowed.is_empty() {
+                Error::NoRoute { method, path }
+            } else {
+                Error::MethodNotAllowed { method, path, allowed }
             })
         }))
         .wrap_fn(|req, srv| {

@@ -62,7 +62,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     }
 
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple(len, StrictVisitor(visitor))
+        self.0.deserialize_tuple(len, TupleVisitor { inner: visitor, len })
     }
 
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -71,7 +71,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0.deserialize_tuple_struct(name, len, StrictVisitor(visitor))
+        self.0
+            .deserialize_tuple_struct(name, len, TupleVisitor { inner: visitor, len })
     }
 
     /// The point of the adapter: a struct is a map, never a sequence.
@@ -164,6 +165,40 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
         self.0.visit_enum(StrictAccess(data))
+    }
+}
+
+/// A fixed-length array (`[T; N]`, a tuple): read strictly, and an array with more
+/// elements than it takes is a wrong value ("invalid length"), not the syntax error
+/// serde_json reports when the tuple's visitor stops before the `]` ("trailing
+/// characters", which would be a 400 `invalid_json` for well-formed JSON).
+struct TupleVisitor<V> {
+    inner: V,
+    len: usize,
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TupleVisitor<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.inner.expecting(f)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let expected = format!("an array of {} elements", self.len);
+        let value = self.inner.visit_seq(StrictAccess(&mut seq))?;
+        let mut extra = 0;
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {
+            extra += 1;
+        }
+        if extra > 0 {
+            return Err(de::Error::invalid_length(self.len + extra, &expected.as_str()));
+        }
+        Ok(value)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.inner.visit_map(StrictAccess(map))
     }
 }
 
@@ -328,6 +363,28 @@ mod tests {
             let from_value = from_value::<Probe>(body.clone()).expect_err("refused");
             assert_eq!(field(from_value), expected, "value {body}");
         }
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // read only to be refused
+    struct Pairs {
+        pairs: Vec<[String; 2]>,
+    }
+
+    #[test]
+    fn a_wrong_length_array_is_a_wrong_value_from_bytes_and_values() {
+        for body in [json!({"pairs": [["a", "b", "c"]]}), json!({"pairs": [["a"]]})] {
+            let from_bytes = parse_json::<Pairs>(body.to_string().as_bytes()).expect_err("refused");
+            assert_eq!(field(from_bytes), "pairs[0]", "bytes {body}");
+            let from_value = from_value::<Pairs>(body.clone()).expect_err("refused");
+            assert_eq!(field(from_value), "pairs[0]", "value {body}");
+        }
+        assert!(parse_json::<Pairs>(br#"{"pairs": [["a", "b"]]}"#).is_ok());
+        assert!(matches!(
+            parse_json::<Pairs>(br#"{"pairs": [["a", "b", ]]}"#),
+            Err(Error::InvalidJson(_))
+        ));
     }
 
     #[test]

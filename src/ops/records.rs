@@ -69,6 +69,9 @@ impl<'de> serde::de::Visitor<'de> for IngestBodyVisitor {
                     return Err(A::Error::duplicate_field("records"));
                 }
                 records = Some(map.next_value()?);
+            } else if fields.contains_key(&key) {
+                // As the typed read of a batch's records refuses it (serde's wording).
+                return Err(A::Error::custom(format_args!("duplicate field `{key}`")));
             } else {
                 fields.insert(key, map.next_value()?);
             }

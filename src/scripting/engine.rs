@@ -132,6 +132,7 @@ impl Scripting {
             };
             ScriptError::new(kind, message).at(e.position())
         })?;
+        super::forbidden::check(&ast)?;
         if purpose == ScriptPurpose::Distribution
             && !ast
                 .iter_functions()

@@ -1,7 +1,7 @@
 //! The sandboxed rhai engine, the errors scripts produce, and the values scripts see.
 //!
 //! One [`Scripting`] engine serves every script: no `eval`, no `import` (both refused at
-//! compile time), no module resolution at run time, bounded operations, call depth,
+//! compile time, also when reached by a name: `forbidden`), no module resolution at run time, bounded operations, call depth,
 //! expression depth, string/array/map sizes and wall time. Scripts compile once when saved
 //! and the AST is cached in [`Script`]; scripts never touch the store.
 //!
@@ -13,6 +13,7 @@
 pub mod analysis;
 mod engine;
 mod error;
+mod forbidden;
 mod natives;
 pub mod view;
 

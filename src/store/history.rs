@@ -1,13 +1,14 @@
 //! Assignment history rows and their indexes (per record, per type, per owner), and
 //! the listing that reads them newest first.
 
+use chrono::{DateTime, Utc};
 use redb::{ReadableTable, WriteTransaction};
 
 use super::codec::{decode_row, encode_row};
 use super::txn::ReadTxn;
 use super::{StoreError, keys, tables};
-use crate::domain::Page;
 use crate::domain::history::{HistoryEntry, HistoryFilter};
+use crate::domain::{Id, Page};
 
 /// Owner index keys are bucketed by history number (`o<bucket>:<owner>`): within a
 /// bucket each owner's entries are contiguous, so a commit of 1000 assignments over 500
@@ -158,6 +159,32 @@ impl ReadTxn {
         }
         let next = if more { items.last().map(|e| e.id.clone()) } else { None };
         Ok(Page { items, next })
+    }
+
+    /// The records run `run_id` assigned, in the order it assigned them, from its history
+    /// entries: for a run interrupted by a stop, whose open row carries only its counts.
+    /// History has no index by run, so this reads it newest first, and stops once `count`
+    /// entries are found (the run's durable count) or at entries older than `since` (the
+    /// run's start: none of its entries comes before it). Its entries are the newest but
+    /// for what ingests committed beside it, so this reads few rows.
+    pub fn run_assignments(&self, run_id: &str, since: DateTime<Utc>, count: u64) -> Result<Vec<Id>, StoreError> {
+        let rows = self.0.open_table(tables::HISTORY)?;
+        let mut found = Vec::new();
+        for row in rows.range(0u64..)?.rev() {
+            if found.len() as u64 >= count {
+                break;
+            }
+            let (k, v) = row?;
+            let e = decode_entry(k.value(), v.value())?;
+            if e.at < since {
+                break;
+            }
+            if e.run_id.as_deref() == Some(run_id) {
+                found.push(e.record_id);
+            }
+        }
+        found.reverse();
+        Ok(found)
     }
 }
 

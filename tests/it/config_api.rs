@@ -414,3 +414,29 @@ fn paging_segments_in_priority_order_survives_changes_between_pages() {
     assert_eq!(third.item_ids(), ["y", "a"]);
     assert_eq!(third.body["next"], Value::Null);
 }
+
+#[test]
+fn eligible_roles_are_non_empty_strings() {
+    let app = TestApp::spawn();
+    for (roles, field) in [
+        (json!([""]), "eligible_roles[0]"),
+        (json!(["seller", "  "]), "eligible_roles[1]"),
+    ] {
+        let r = app.put(
+            "/api/v1/settings",
+            json!({"max_records_per_run": 500, "eligible_roles": roles, "round_robin_scope": "organization"}),
+        );
+        fixtures::assert_invalid(&r, field, &format!("eligible_roles {roles}"));
+    }
+    assert_eq!(
+        app.get("/api/v1/settings").body["eligible_roles"],
+        Value::Null,
+        "the refused settings were not stored"
+    );
+    let r = app.put("/api/v1/settings", json!({"eligible_roles": []}));
+    assert_eq!(
+        r.status, 200,
+        "an empty list (no role eligible) is still taken: {}",
+        r.text
+    );
+}

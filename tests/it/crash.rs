@@ -265,6 +265,23 @@ fn kill_9_during_a_large_run_keeps_its_committed_batches_and_records_it_failed()
                 Some(0),
                 "whole batches: {run}"
             );
+            let mut listed: Vec<&str> = run["assigned_records"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let mut in_history: Vec<&str> = history
+                .iter()
+                .filter(|h| h["run_id"] == run["id"])
+                .filter_map(|h| h["record_id"].as_str())
+                .collect();
+            assert_eq!(
+                listed.len(),
+                owned,
+                "the interrupted run lists what its batches assigned"
+            );
+            listed.sort_unstable();
+            in_history.sort_unstable();
+            assert_eq!(listed, in_history, "assigned_records are the run's history entries");
         }
         more => panic!("one run was started, run history has {}", more.len()),
     }

@@ -31,13 +31,20 @@ pub struct Resp {
     pub status: u16,
     pub body: Value,
     pub text: String,
+    /// The `Allow` header, when the answer has one.
+    pub allow: Option<String>,
 }
 
 impl Resp {
     /// An answer of `status` with the body `text`, parsed when it is JSON.
     pub fn new(status: u16, text: String) -> Resp {
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text }
+        Resp {
+            status,
+            body,
+            text,
+            allow: None,
+        }
     }
 
     /// The error code of an error answer.
@@ -68,8 +75,16 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
 pub fn answer(method: &str, path: &str, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
     let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     let status = resp.status().as_u16();
+    let allow = resp
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let text = resp.body_mut().read_to_string().unwrap_or_default();
-    Resp::new(status, text)
+    Resp {
+        allow,
+        ..Resp::new(status, text)
+    }
 }
 
 pub fn start_error(dir: &Path) -> String {

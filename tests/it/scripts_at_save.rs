@@ -221,3 +221,50 @@ fn reading_an_undeclared_attribute_of_a_declared_type_is_refused() {
     assert_error(&r, 422, "script_error", "reading an undeclared attribute");
     assert_eq!(r.body["error"]["details"]["kind"], "schema", "{}", r.text);
 }
+
+#[test]
+fn eval_and_import_reached_by_a_name_are_refused_where_they_stand() {
+    let app = fixtures::seeded();
+    for (source, line) in [
+        ("Fn(\"eval\").call(\"true\")", 1),
+        ("let f = Fn(\"eval\");\ncall(f, \"true\")", 1),
+        ("let x = 1;\ncurry(Fn(\"eval\"), \"true\").call()", 2),
+        ("let x = 1;\n\nFn(\"import\") == ()", 3),
+        ("let name = \"ev\" + \"al\";\nFn(name).call(\"true\")", 2),
+        ("let f = Fn(\"ev\" + \"al\");\nf.call(\"true\")", 1),
+    ] {
+        for (r, field) in save_everywhere(&app, source) {
+            let what = format!("{field} {source:?}");
+            assert_script_error(&r, field, "forbidden", line, &what);
+        }
+        let check = app.post(
+            "/api/v1/scripts/check",
+            json!({"kind": "condition", "source": source, "record": {}}),
+        );
+        assert_error(&check, 422, "script_error", &format!("check {source:?}"));
+        assert_eq!(
+            check.body["error"]["details"]["kind"], "forbidden",
+            "check {source:?}: {}",
+            check.text
+        );
+    }
+    let r = app.put(
+        "/api/v1/segments/seg1/rules/x",
+        scripted_rule("fn distribute(record, candidates) {\n  Fn(\"eval\").call(\"()\")\n}"),
+    );
+    assert_script_error(
+        &r,
+        "distribution.script",
+        "forbidden",
+        2,
+        "Fn(\"eval\") inside distribute",
+    );
+    assert_absent(&app, "/api/v1/segments/s", "no segment was stored");
+    assert_absent(&app, "/api/v1/segments/seg1/rules/x", "no rule was stored");
+    // A function reached by a literal name that is not eval stays allowed.
+    let r = app.put(
+        "/api/v1/segments/s",
+        segment_with("fn uk(r) { r.country == \"UK\" }\nFn(\"uk\").call(record)"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+}

@@ -426,9 +426,8 @@ fn unknown_routes_answer_404_json() {
         ("GET", "/api/v1/nope", Some(ADMIN)),
         ("GET", "/api/v1/nope", None),
         ("GET", "/nope", None),
-        ("POST", "/api/v1/sellers", Some(ADMIN)),
-        ("PATCH", "/api/v1/sellers/s1", Some(ADMIN)),
         ("GET", "/api/v2/sellers", Some(ADMIN)),
+        ("GET", "/api/v1/sellers/s1/nope", Some(ADMIN)),
     ] {
         let r = app.request(method, path, token, None);
         let what = format!("{method} {path}");
@@ -439,4 +438,79 @@ fn unknown_routes_answer_404_json() {
             "{what}: the message names the method and path: {message:?}"
         );
     }
+}
+
+#[test]
+fn a_wrong_method_on_a_known_path_answers_405_with_allow() {
+    let app = TestApp::spawn();
+    for (method, path, token, allowed) in [
+        ("POST", "/api/v1/sellers", Some(ADMIN), "GET"),
+        ("PATCH", "/api/v1/sellers/s1", Some(ADMIN), "DELETE, GET, PUT"),
+        ("DELETE", "/api/v1/records", None, "GET, POST"),
+        ("GET", "/api/v1/records/lead-1/close", Some(ADMIN), "POST"),
+        ("PUT", "/api/v1/segments/seg1/runs", Some(ADMIN), "GET, POST"),
+        ("POST", "/openapi.json", None, "GET"),
+        ("DELETE", "/healthz", None, "GET"),
+    ] {
+        let r = app.request(method, path, token, None);
+        let what = format!("{method} {path}");
+        assert_error(&r, 405, "method_not_allowed", &what);
+        assert_eq!(
+            r.allow.as_deref(),
+            Some(allowed),
+            "{what}: the Allow header lists the path's methods"
+        );
+        assert_eq!(r.body["error"]["details"]["method"], method, "{what}: {}", r.text);
+        assert_eq!(r.body["error"]["details"]["path"], path, "{what}: {}", r.text);
+        let listed: Vec<&str> = allowed.split(", ").collect();
+        assert_eq!(
+            r.body["error"]["details"]["allowed"],
+            serde_json::json!(listed),
+            "{what}: {}",
+            r.text
+        );
+    }
+    assert_eq!(app.get("/api/v1/sellers").status, 200, "the right method still answers");
+}
+
+#[test]
+fn duplicate_keys_are_refused_in_a_single_record_as_in_a_batch() {
+    let app = TestApp::spawn();
+    for (body, field) in [
+        (r#"{"id": "lead-1", "record_type": "lead", "id": "lead-2"}"#, "id"),
+        (
+            r#"{"id": "lead-1", "record_type": "lead", "name": "a", "name": "b"}"#,
+            "name",
+        ),
+        (
+            r#"{"records": [{"id": "lead-1", "record_type": "lead", "id": "lead-2"}]}"#,
+            "records[0].id",
+        ),
+    ] {
+        let r = app.raw(
+            "POST",
+            "/api/v1/records?wait=true",
+            Some(ADMIN),
+            body.as_bytes().to_vec(),
+        );
+        assert_invalid(&r, field, body);
+    }
+    assert_absent(&app, "/api/v1/records/lead-1", "nothing was stored");
+    assert_absent(&app, "/api/v1/records/lead-2", "nothing was stored");
+}
+
+#[test]
+fn a_wrong_length_array_is_validation_failed_naming_the_field() {
+    let app = TestApp::spawn();
+    for (hours, what) in [
+        (json!([["09:00", "12:00", "17:00"]]), "three times for an interval"),
+        (json!([["09:00"]]), "one time for an interval"),
+        (json!([[]]), "no time for an interval"),
+    ] {
+        let body = with(crate::fixtures::seller(), "/availability/working_hours/mon", hours);
+        let r = app.put("/api/v1/sellers/s1", body);
+        assert_invalid(&r, "availability.working_hours.mon[0]", what);
+        assert_absent(&app, "/api/v1/sellers/s1", what);
+    }
+    assert_eq!(app.get("/api/v1/me").status, 200, "the server is still up");
 }

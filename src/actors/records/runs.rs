@@ -229,11 +229,14 @@ impl RecordActor {
 
     /// Records the runs a stop or crash interrupted as failed (called at start).
     pub(super) fn finish_interrupted_runs(&mut self, ctx: &mut Context<Self>) -> Result<(), Error> {
-        let open = self.store.read()?.open_runs()?;
+        let txn = self.store.read()?;
+        let open = txn.open_runs()?;
         for run in open {
             let Some(seq) = Run::seq_of(&run.id) else {
                 continue;
             };
+            // The open row carries counts only; the records are in the run's history.
+            let assigned_records = txn.run_assignments(&run.id, run.started_at, run.assigned)?;
             tracing::warn!(run = %run.id, segment = %run.segment_id, "a run was interrupted by a stop; recording it as failed");
             let failed = Run {
                 status: RunStatus::Failed,
@@ -241,6 +244,7 @@ impl RecordActor {
                     "interrupted: the server stopped during this run; the {} records it had assigned keep their owners, and their history entries carry this run's id",
                     run.assigned
                 )),
+                assigned_records,
                 ..run
             };
             let batch = Batch::finished_run(failed, seq, self.book.next_assignment_seq);

@@ -197,8 +197,10 @@ pub fn process(
                             if target.segment.run_rules_on_move {
                                 run_rules = true;
                             } else {
+                                // Owned or not, the new segment's rules do not run: an
+                                // owner stays, and the reason says why nothing was tried.
                                 run_rules = false;
-                                rules_wont_run = rec.owner.is_none();
+                                rules_wont_run = true;
                             }
                         } else {
                             rec.segment_status = Some(SegmentStatus::MatchedPreviousSegment);

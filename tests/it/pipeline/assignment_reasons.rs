@@ -311,6 +311,45 @@ fn rules_wont_run_for_a_segment_moved_into_without_run_rules_on_move() {
 }
 
 #[test]
+fn an_owned_record_moved_without_run_rules_on_move_keeps_its_owner_and_says_rules_wont_run() {
+    let app = TestApp::spawn();
+    seller(&app, "s1", json!({}));
+    seller(&app, "s2", json!({}));
+    segment(
+        &app,
+        "basic",
+        json!({"priority": 2, "condition": "record.tier == \"basic\""}),
+    );
+    rule(&app, "basic", "r-basic", to_sellers(&["s1"]));
+    segment(
+        &app,
+        "gold",
+        json!({"priority": 1, "condition": "record.tier == \"gold\"", "accept_previously_segmented": true,
+               "run_rules_on_move": false}),
+    );
+    rule(&app, "gold", "r-gold", to_sellers(&["s2"]));
+    let v = post_wait(&app, lead("l1", json!({"tier": "basic"})));
+    assert_eq!(
+        (v["segment_id"].as_str(), owner_id(&v).as_str()),
+        (Some("basic"), "s1"),
+        "{v}"
+    );
+    assert_eq!(v["status_reason"], "assigned", "{v}");
+    let v = post_wait(&app, lead("l1", json!({"tier": "gold"})));
+    assert_eq!(v["segment_id"], "gold", "moved into gold: {v}");
+    assert_eq!(owner_id(&v), "s1", "the owner stays: {v}");
+    assert_eq!(v["status_reason"], "rules_wont_run_for_segment", "{v}");
+    assert_eq!(v["rule_id"], json!(null), "no rule of gold handled it: {v}");
+    assert_eq!(v["segment_status"], json!(null));
+    assert_eq!(v["needs_attention"], false, "an owned record needs no attention: {v}");
+    assert_views(&app, "l1", true, false, false);
+    assert_eq!(seller_view(&app, "s1")["open_records"], 1);
+    assert_eq!(seller_view(&app, "s2")["open_records"], 0);
+    let stored = app.get("/api/v1/records/l1").body;
+    assert_eq!(stored["status_reason"], "rules_wont_run_for_segment", "{stored}");
+}
+
+#[test]
 fn each_filter_is_counted_in_the_decision() {
     let app = one_segment();
     app.clock.set(monday(15, 0)); // 10:00 in New York
