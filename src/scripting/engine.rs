@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use rhai::{AST, Dynamic, Engine, EvalAltResult, ImmutableString, LexError, Map, ParseErrorType, Scope};
 
 use super::error::{ScriptError, ScriptErrorKind};
+use super::health::Health;
 use super::view::Bindings;
 
 /// Limits every evaluation runs under.
@@ -19,7 +20,6 @@ pub const MAX_ARRAY_SIZE: usize = 10_000;
 pub const MAX_MAP_SIZE: usize = 10_000;
 pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
 pub const WALL_TIME: Duration = Duration::from_millis(100);
-
 thread_local! {
     /// `on_progress` is engine-wide, so each thread keeps its own evaluation deadline.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
@@ -93,6 +93,10 @@ pub struct Script {
     pub purpose: ScriptPurpose,
     pub source: Arc<str>,
     pub ast: Arc<AST>,
+    /// How this compilation has fared at run time, shared by its clones: every catalog
+    /// holding the saved script shares it, from the HTTP workers (presegmentation) to the
+    /// record actor, and saving the script again compiles a new one, which clears it.
+    pub(super) health: Arc<Health>,
 }
 
 pub struct Scripting {
@@ -195,6 +199,7 @@ impl Scripting {
             purpose,
             source: source.into(),
             ast: Arc::new(ast),
+            health: Arc::default(),
         }))
     }
 
@@ -204,26 +209,30 @@ impl Scripting {
     /// call. To evaluate many conditions over one record, use [`Self::eval_condition_in`]
     /// (or pass shared values, `Dynamic::into_shared`, whose clone is an `Arc` clone).
     pub fn eval_condition(&self, script: &Script, vars: &[(&'static str, Dynamic)]) -> Result<bool, ScriptError> {
-        let mut scope = Scope::new();
-        for (name, value) in vars {
-            scope.push_constant_dynamic(*name, value.clone());
-        }
-        let value = with_deadline(self.wall_time, || {
-            self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
-        })?;
-        condition_answer(value)
+        script.guarded(|| {
+            let mut scope = Scope::new();
+            for (name, value) in vars {
+                scope.push_constant_dynamic(*name, value.clone());
+            }
+            let value = with_deadline(self.wall_time, || {
+                self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+            })?;
+            condition_answer(value)
+        })
     }
 
     /// Evaluates a condition in `bindings` without copying the bound values; the scope is
     /// rewound afterwards, so the script's own variables do not reach the next script.
     pub fn eval_condition_in(&self, script: &Script, bindings: &mut Bindings) -> Result<bool, ScriptError> {
-        let scope = bindings.scope_mut();
-        let base = scope.len();
-        let value = with_deadline(self.wall_time, || {
-            self.engine.eval_ast_with_scope::<Dynamic>(scope, &script.ast)
-        });
-        scope.rewind(base);
-        condition_answer(value?)
+        script.guarded(|| {
+            let scope = bindings.scope_mut();
+            let base = scope.len();
+            let value = with_deadline(self.wall_time, || {
+                self.engine.eval_ast_with_scope::<Dynamic>(scope, &script.ast)
+            });
+            scope.rewind(base);
+            condition_answer(value?)
+        })
     }
 
     /// Calls `distribute(record, candidates)`; answers the chosen id or `None` for `()`.
@@ -233,21 +242,23 @@ impl Scripting {
         record: Map,
         candidates: rhai::Array,
     ) -> Result<Option<String>, ScriptError> {
-        let mut scope = Scope::new();
-        let value = with_deadline(self.wall_time, || {
-            self.engine
-                .call_fn::<Dynamic>(&mut scope, &script.ast, "distribute", (record, candidates))
-        })?;
-        if value.is_unit() {
-            return Ok(None);
-        }
-        match value.into_string() {
-            Ok(s) => Ok(Some(s)),
-            Err(type_name) => Err(ScriptError::new(
-                ScriptErrorKind::Runtime,
-                format!("distribute must answer a candidate id (a string) or (), not a {type_name}"),
-            )),
-        }
+        script.guarded(|| {
+            let mut scope = Scope::new();
+            let value = with_deadline(self.wall_time, || {
+                self.engine
+                    .call_fn::<Dynamic>(&mut scope, &script.ast, "distribute", (record, candidates))
+            })?;
+            if value.is_unit() {
+                return Ok(None);
+            }
+            match value.into_string() {
+                Ok(s) => Ok(Some(s)),
+                Err(type_name) => Err(ScriptError::new(
+                    ScriptErrorKind::Runtime,
+                    format!("distribute must answer a candidate id (a string) or (), not a {type_name}"),
+                )),
+            }
+        })
     }
 }
 
