@@ -1,5 +1,5 @@
 //! Prometheus text metrics: request counts and latency histograms per route, the store
-//! writer's group-commit figures and scheduled runs per segment.
+//! writer's group-commit figures, scheduled runs per segment and script suspensions.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -132,6 +132,25 @@ fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Displ
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} counter");
     let _ = writeln!(out, "{name} {value}");
+}
+
+/// Scripts suspended for failing on consecutive records: since start (a counter) and in
+/// the current catalog (a gauge; saving a script again clears its suspension).
+pub fn render_script_suspensions(total: u64, now: usize) -> String {
+    let mut out = String::new();
+    counter(
+        &mut out,
+        "allot_script_suspensions_total",
+        "Scripts suspended since start after failing on consecutive records.",
+        total,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP allot_scripts_suspended Saved scripts suspended now (until saved again)."
+    );
+    let _ = writeln!(out, "# TYPE allot_scripts_suspended gauge");
+    let _ = writeln!(out, "allot_scripts_suspended {now}");
+    out
 }
 
 /// `allot_scheduled_runs_total{segment="..."}`: scheduled runs fired since start, for every

@@ -39,3 +39,22 @@ impl PageQuery {
         }
     }
 }
+
+/// Script suspensions for `/metrics`: how many scripts were suspended since start, and
+/// how many of the current catalog's scripts are suspended now.
+pub fn script_suspensions(s: &crate::state::AppState) -> (u64, usize) {
+    let catalog = s.catalog.current();
+    let now = catalog
+        .segments
+        .values()
+        .flat_map(|seg| {
+            seg.rules
+                .iter()
+                .flat_map(|r| [&r.condition, &r.target_condition, &r.distribution])
+                .chain([&seg.condition])
+        })
+        .flatten()
+        .filter(|script| script.suspended().is_some())
+        .count();
+    (crate::scripting::suspensions_total(), now)
+}

@@ -4,9 +4,10 @@ use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rhai::{AST, Dynamic, Engine, EvalAltResult, LexError, Map, ParseErrorType, Scope};
+use rhai::{AST, Dynamic, Engine, EvalAltResult, ImmutableString, LexError, Map, ParseErrorType, Scope};
 
 use super::error::{ScriptError, ScriptErrorKind};
+use super::health::Health;
 use super::view::Bindings;
 
 /// Limits every evaluation runs under.
@@ -19,10 +20,44 @@ pub const MAX_ARRAY_SIZE: usize = 10_000;
 pub const MAX_MAP_SIZE: usize = 10_000;
 pub const MAX_SCRIPT_BYTES: usize = 64 * 1024;
 pub const WALL_TIME: Duration = Duration::from_millis(100);
-
 thread_local! {
     /// `on_progress` is engine-wide, so each thread keeps its own evaluation deadline.
     static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// Operations native helpers charged in the current evaluation. rhai counts one
+    /// operation per native call whatever the call does, and its own counter cannot be
+    /// raised from a native function (without `atomic_ops_count`), so the work a helper
+    /// does is counted here and added to rhai's count wherever the budget is checked.
+    static CHARGED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The token `on_progress` stops an evaluation with when it ran out of time.
+const OUT_OF_TIME: &str = "wall-time limit";
+/// The token `on_progress` stops an evaluation with when rhai's operations and those
+/// native helpers charged exceed [`MAX_OPERATIONS`] together.
+const OUT_OF_OPERATIONS: &str = "operation limit";
+
+/// Charges `work` operations to the current evaluation, on top of the `done` operations
+/// rhai counted so far, and checks the deadline. A native helper calls this before doing
+/// `work` (one per element it touches), so a helper over large arrays costs what the
+/// same loop in rhai would and cannot outlive the evaluation's limits. The error is the
+/// one a rhai loop gets (operations or wall time; rhai fills in the call's position).
+pub(super) fn charge(done: u64, work: u64) -> Result<(), Box<EvalAltResult>> {
+    let charged = CHARGED.with(|c| {
+        let total = c.get().saturating_add(work);
+        c.set(total);
+        total
+    });
+    if done.saturating_add(charged) > MAX_OPERATIONS {
+        return Err(EvalAltResult::ErrorTooManyOperations(rhai::Position::NONE).into());
+    }
+    if past_deadline() {
+        return Err(EvalAltResult::ErrorTerminated(OUT_OF_TIME.into(), rhai::Position::NONE).into());
+    }
+    Ok(())
+}
+
+fn past_deadline() -> bool {
+    DEADLINE.with(|d| d.get().is_some_and(|at| Instant::now() > at))
 }
 
 /// What a script is for: decides the variables in scope and what it must answer.
@@ -58,10 +93,17 @@ pub struct Script {
     pub purpose: ScriptPurpose,
     pub source: Arc<str>,
     pub ast: Arc<AST>,
+    /// How this compilation has fared at run time, shared by its clones: every catalog
+    /// holding the saved script shares it, from the HTTP workers (presegmentation) to the
+    /// record actor, and saving the script again compiles a new one, which clears it.
+    pub(super) health: Arc<Health>,
 }
 
 pub struct Scripting {
     engine: Engine,
+    /// Each evaluation's wall time: [`WALL_TIME`], except in tests that must see the
+    /// operation budget stop a script before the clock does (a debug build is slow).
+    wall_time: Duration,
 }
 
 impl Default for Scripting {
@@ -91,10 +133,21 @@ impl Scripting {
             if ops % 256 != 0 {
                 return None;
             }
-            let late = DEADLINE.with(|d| d.get().is_some_and(|at| Instant::now() > at));
-            late.then(|| Dynamic::from("wall-time limit"))
+            if ops.saturating_add(CHARGED.with(Cell::get)) > MAX_OPERATIONS {
+                return Some(Dynamic::from(OUT_OF_OPERATIONS));
+            }
+            past_deadline().then(|| Dynamic::from(OUT_OF_TIME))
         });
-        Scripting { engine }
+        Scripting {
+            engine,
+            wall_time: WALL_TIME,
+        }
+    }
+
+    /// The same engine with another wall-time limit per evaluation.
+    pub fn with_wall_time(mut self, wall_time: Duration) -> Scripting {
+        self.wall_time = wall_time;
+        self
     }
 
     /// Compiles `source` for `purpose`. Empty or blank sources answer `None` (always true).
@@ -147,6 +200,7 @@ impl Scripting {
             purpose,
             source: source.into(),
             ast: Arc::new(ast),
+            health: Arc::default(),
         }))
     }
 
@@ -156,22 +210,30 @@ impl Scripting {
     /// call. To evaluate many conditions over one record, use [`Self::eval_condition_in`]
     /// (or pass shared values, `Dynamic::into_shared`, whose clone is an `Arc` clone).
     pub fn eval_condition(&self, script: &Script, vars: &[(&'static str, Dynamic)]) -> Result<bool, ScriptError> {
-        let mut scope = Scope::new();
-        for (name, value) in vars {
-            scope.push_constant_dynamic(*name, value.clone());
-        }
-        let value = with_deadline(|| self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast))?;
-        condition_answer(value)
+        script.guarded(|| {
+            let mut scope = Scope::new();
+            for (name, value) in vars {
+                scope.push_constant_dynamic(*name, value.clone());
+            }
+            let value = with_deadline(self.wall_time, || {
+                self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, &script.ast)
+            })?;
+            condition_answer(value)
+        })
     }
 
     /// Evaluates a condition in `bindings` without copying the bound values; the scope is
     /// rewound afterwards, so the script's own variables do not reach the next script.
     pub fn eval_condition_in(&self, script: &Script, bindings: &mut Bindings) -> Result<bool, ScriptError> {
-        let scope = bindings.scope_mut();
-        let base = scope.len();
-        let value = with_deadline(|| self.engine.eval_ast_with_scope::<Dynamic>(scope, &script.ast));
-        scope.rewind(base);
-        condition_answer(value?)
+        script.guarded(|| {
+            let scope = bindings.scope_mut();
+            let base = scope.len();
+            let value = with_deadline(self.wall_time, || {
+                self.engine.eval_ast_with_scope::<Dynamic>(scope, &script.ast)
+            });
+            scope.rewind(base);
+            condition_answer(value?)
+        })
     }
 
     /// Calls `distribute(record, candidates)`; answers the chosen id or `None` for `()`.
@@ -181,21 +243,23 @@ impl Scripting {
         record: Map,
         candidates: rhai::Array,
     ) -> Result<Option<String>, ScriptError> {
-        let mut scope = Scope::new();
-        let value = with_deadline(|| {
-            self.engine
-                .call_fn::<Dynamic>(&mut scope, &script.ast, "distribute", (record, candidates))
-        })?;
-        if value.is_unit() {
-            return Ok(None);
-        }
-        match value.into_string() {
-            Ok(s) => Ok(Some(s)),
-            Err(type_name) => Err(ScriptError::new(
-                ScriptErrorKind::Runtime,
-                format!("distribute must answer a candidate id (a string) or (), not a {type_name}"),
-            )),
-        }
+        script.guarded(|| {
+            let mut scope = Scope::new();
+            let value = with_deadline(self.wall_time, || {
+                self.engine
+                    .call_fn::<Dynamic>(&mut scope, &script.ast, "distribute", (record, candidates))
+            })?;
+            if value.is_unit() {
+                return Ok(None);
+            }
+            match value.into_string() {
+                Ok(s) => Ok(Some(s)),
+                Err(type_name) => Err(ScriptError::new(
+                    ScriptErrorKind::Runtime,
+                    format!("distribute must answer a candidate id (a string) or (), not a {type_name}"),
+                )),
+            }
+        })
     }
 }
 
@@ -208,14 +272,16 @@ fn condition_answer(value: Dynamic) -> Result<bool, ScriptError> {
     })
 }
 
-fn with_deadline<T>(f: impl FnOnce() -> Result<T, Box<EvalAltResult>>) -> Result<T, ScriptError> {
-    DEADLINE.with(|d| d.set(Some(Instant::now() + WALL_TIME)));
+fn with_deadline<T>(wall_time: Duration, f: impl FnOnce() -> Result<T, Box<EvalAltResult>>) -> Result<T, ScriptError> {
+    DEADLINE.with(|d| d.set(Some(Instant::now() + wall_time)));
+    CHARGED.with(|c| c.set(0));
     let result = f();
     DEADLINE.with(|d| d.set(None));
-    result.map_err(|e| runtime_error(&e))
+    CHARGED.with(|c| c.set(0));
+    result.map_err(|e| runtime_error(&e, wall_time))
 }
 
-fn runtime_error(e: &EvalAltResult) -> ScriptError {
+fn runtime_error(e: &EvalAltResult, wall_time: Duration) -> ScriptError {
     let kind = match e {
         EvalAltResult::ErrorTooManyOperations(_)
         | EvalAltResult::ErrorStackOverflow(_)
@@ -225,10 +291,15 @@ fn runtime_error(e: &EvalAltResult) -> ScriptError {
         _ => ScriptErrorKind::Runtime,
     };
     let message = match e {
+        EvalAltResult::ErrorTerminated(token, _)
+            if token.read_lock::<ImmutableString>().as_deref().map(|s| s.as_str()) == Some(OUT_OF_OPERATIONS) =>
+        {
+            format!("the script ran more than {MAX_OPERATIONS} operations and was stopped")
+        }
         EvalAltResult::ErrorTerminated(..) => {
             format!(
                 "the script ran longer than {} ms and was stopped",
-                WALL_TIME.as_millis()
+                wall_time.as_millis()
             )
         }
         EvalAltResult::ErrorTooManyOperations(_) => {

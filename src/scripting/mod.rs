@@ -14,10 +14,12 @@ pub mod analysis;
 mod engine;
 mod error;
 mod forbidden;
+mod health;
 mod natives;
 pub mod view;
 
 pub use analysis::{ScriptReads, analyse, check_schema};
 pub use engine::{Script, ScriptPurpose, Scripting};
 pub use error::{ScriptError, ScriptErrorKind};
+pub use health::{SUSPEND_AFTER, suspensions_total};
 pub use view::{Bindings, add_seller_counters, api_time, json_to_dynamic, record_map, seller_map, target_map};

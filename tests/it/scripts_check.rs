@@ -282,3 +282,26 @@ fn saving_a_segment_or_rule_checks_its_scripts_against_the_schema() {
     assert_eq!(r.body["error"]["details"]["script"], "assign_to.condition");
     assert_eq!(r.body["error"]["details"]["kind"], "schema");
 }
+
+/// Issue #10: `covers` compared every element with every element inside one rhai
+/// operation (1.9 s), past the deadline. Linear and charged, it answers within the
+/// limits; called often enough, it stops with the `limit` a rhai loop gets.
+#[test]
+fn covers_over_the_largest_arrays_stays_within_the_limits() {
+    let app = TestApp::spawn();
+    let check = |source: &str| {
+        app.post(
+            CHECK,
+            json!({"kind": "condition", "record": {"attributes": {}}, "source": source}),
+        )
+    };
+    let arrays = "let h = []; h.pad(9999, 0); h.push(1); let n = []; n.pad(10000, 1); ";
+    let r = check(&format!("{arrays}covers(h, n)"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["result"], true, "{}", r.text);
+    let r = check(&format!(
+        "{arrays}let all = true; for i in 0..100 {{ all = all && covers(h, n); }} all"
+    ));
+    let details = assert_script_error(&r, "limit");
+    assert_eq!(details["line"], 1, "{}", r.text);
+}

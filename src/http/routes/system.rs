@@ -47,6 +47,8 @@ async fn metrics(s: Data<AppState>, m: Data<crate::http::metrics::Metrics>) -> H
     if let Some(counts) = ops::schedules::scheduled_run_counts(&s).await {
         body.push_str(&crate::http::metrics::render_scheduled_runs(&counts));
     }
+    let (total, now) = ops::script_suspensions(&s);
+    body.push_str(&crate::http::metrics::render_script_suspensions(total, now));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
