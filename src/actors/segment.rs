@@ -283,10 +283,7 @@ impl HoldsTable<Sequence> for SegmentActor {
     fn check(&mut self, _id: &Id, value: &Sequence) -> Result<(), Error> {
         Ok(value.validate()?)
     }
-    fn after_put(&mut self, _id: &Id) {
-        self.publish();
-    }
-    fn after_delete(&mut self, _id: &Id) {
+    fn after_change(&mut self, _id: &Id) {
         self.publish();
     }
 }
@@ -299,10 +296,7 @@ impl HoldsTable<RecordTypeSchema> for SegmentActor {
         RecordType::parse("record_type", id.as_str())?;
         Ok(value.validate()?)
     }
-    fn after_put(&mut self, _id: &Id) {
-        self.publish();
-    }
-    fn after_delete(&mut self, _id: &Id) {
+    fn after_change(&mut self, _id: &Id) {
         self.publish();
     }
 }

@@ -203,9 +203,15 @@ pub trait HoldsTable<T: Item>: Actor<Context = Context<Self>> + HasStore {
     fn table(&mut self) -> &mut ConfigTable<T>;
     /// Checks a value before it is saved (references, scripts).
     fn check(&mut self, id: &Id, value: &T) -> Result<(), Error>;
-    /// Keeps derived state (compiled scripts, indexes) in step after a save.
-    fn after_put(&mut self, _id: &Id) {}
-    fn after_delete(&mut self, _id: &Id) {}
+    /// Keeps derived state (compiled scripts, indexes) in step after a save or a delete;
+    /// by default both are one change.
+    fn after_change(&mut self, _id: &Id) {}
+    fn after_put(&mut self, id: &Id) {
+        self.after_change(id)
+    }
+    fn after_delete(&mut self, id: &Id) {
+        self.after_change(id)
+    }
 }
 
 /// Implements the four generic messages of `ty` for `actor`.

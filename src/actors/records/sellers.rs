@@ -38,10 +38,7 @@ impl HoldsTable<Seller> for RecordActor {
     fn check(&mut self, _id: &Id, value: &Seller) -> Result<(), Error> {
         Ok(value.validate()?)
     }
-    fn after_put(&mut self, _id: &Id) {
-        self.book_stale = true;
-    }
-    fn after_delete(&mut self, _id: &Id) {
+    fn after_change(&mut self, _id: &Id) {
         self.book_stale = true;
     }
 }
@@ -62,10 +59,7 @@ impl HoldsTable<Team> for RecordActor {
         }
         Ok(())
     }
-    fn after_put(&mut self, _id: &Id) {
-        self.book_stale = true;
-    }
-    fn after_delete(&mut self, _id: &Id) {
+    fn after_change(&mut self, _id: &Id) {
         self.book_stale = true;
     }
 }
@@ -77,10 +71,7 @@ impl HoldsTable<Queue> for RecordActor {
     fn check(&mut self, _id: &Id, value: &Queue) -> Result<(), Error> {
         Ok(value.validate()?)
     }
-    fn after_put(&mut self, _id: &Id) {
-        self.book_stale = true;
-    }
-    fn after_delete(&mut self, _id: &Id) {
+    fn after_change(&mut self, _id: &Id) {
         self.book_stale = true;
     }
 }
