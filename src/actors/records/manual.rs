@@ -152,13 +152,22 @@ impl Handler<ManualAssign> for RecordActor {
                 format!("{kind} {} does not exist", msg.assignee.id),
             )));
         }
-        let mut loaded = Vec::with_capacity(msg.record_ids.len());
-        for id in &msg.record_ids {
-            match self.load_record(id) {
-                Ok(r) => loaded.push((id.clone(), r)),
-                Err(e) => return ready(Err(e)),
-            }
-        }
+        // One read transaction for every record named (up to 1000), not one each.
+        let loaded: Result<Vec<_>, Error> = self
+            .store
+            .read()
+            .and_then(|txn| txn.records())
+            .map_err(Error::from)
+            .and_then(|stored| {
+                msg.record_ids
+                    .iter()
+                    .map(|id| Ok((id.clone(), self.current_record(&stored, id)?)))
+                    .collect()
+            });
+        let loaded = match loaded {
+            Ok(l) => l,
+            Err(e) => return ready(Err(e)),
+        };
         if msg.only_eligible {
             for (id, rec) in &loaded {
                 let Some((rec, _)) = rec else { continue };
