@@ -14,11 +14,15 @@ use crate::actors::segment::{SegmentActor, SubscribeCatalog};
 use crate::auth::Auth;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::http::admission::Admission;
 use crate::http::metrics::Metrics;
 use crate::pipeline::catalog::SharedCatalog;
 use crate::scripting::Scripting;
 use crate::state::AppState;
 use crate::store::{Store, StoreError};
+
+/// Default bound of request-body bytes in flight: four largest batches.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 64 << 20;
 
 /// How to run the server.
 #[derive(Clone)]
@@ -32,6 +36,8 @@ pub struct ServeConfig {
     pub workers: usize,
     /// Bound of the store's page cache.
     pub cache_bytes: usize,
+    /// Bound of the request-body bytes worked on at once (see `http::admission`).
+    pub max_inflight_bytes: usize,
 }
 
 impl ServeConfig {
@@ -43,6 +49,7 @@ impl ServeConfig {
             clock: Arc::new(SystemClock),
             workers: 0,
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
         }
     }
 }
@@ -118,7 +125,8 @@ impl Application {
             history,
         });
         let metrics = actix_web::web::Data::new(Metrics::default());
-        let (server, addr) = match listen(&config, state, metrics) {
+        let admission = actix_web::web::Data::from(Admission::new(config.max_inflight_bytes));
+        let (server, addr) = match listen(&config, state, metrics, admission) {
             Ok(bound) => bound,
             Err(e) => {
                 // Nothing serves: stop the actors and the writer now, so that the data
@@ -161,11 +169,12 @@ fn listen(
     config: &ServeConfig,
     state: actix_web::web::Data<AppState>,
     metrics: actix_web::web::Data<Metrics>,
+    admission: actix_web::web::Data<Admission>,
 ) -> Result<(Server, SocketAddr), StartError> {
     // The factory runs once on each worker thread as it starts.
     let mut server = actix_web::HttpServer::new(move || {
         name_this_thread(c"allot-http");
-        crate::http::app(state.clone(), metrics.clone())
+        crate::http::app(state.clone(), metrics.clone(), admission.clone())
     })
     .shutdown_timeout(10);
     if config.workers > 0 {

@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// Page cache of the store, in MiB (bounds resident memory on large stores).
     #[arg(long, env = "ALLOT_CACHE_MB", default_value_t = 128)]
     pub cache_mb: usize,
+    /// Request-body MiB the server works on at once; a request past it is answered 503
+    /// with Retry-After (bounds resident memory under concurrent large batches).
+    #[arg(long, env = "ALLOT_MAX_INFLIGHT_MB", default_value_t = 64)]
+    pub max_inflight_mb: usize,
 }
 
 impl ServeArgs {
@@ -36,6 +40,7 @@ impl ServeArgs {
         config.admin_token = self.admin_token.clone();
         config.workers = self.workers;
         config.cache_bytes = self.cache_mb.saturating_mul(1 << 20);
+        config.max_inflight_bytes = self.max_inflight_mb.saturating_mul(1 << 20);
         config
     }
 }

@@ -38,6 +38,9 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The server cannot take this request now; the client may retry after the delay.
+    #[error("{reason}; retry after {retry_after_seconds} s")]
+    Unavailable { reason: String, retry_after_seconds: u32 },
     /// The store failed; the cause is kept for the log, never shown to a client.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -57,6 +60,7 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    Unavailable,
     Internal,
 }
 
@@ -72,6 +76,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
     }
@@ -99,6 +104,7 @@ impl Error {
             Error::NotFound { .. } | Error::NoRoute { .. } => ErrorCode::NotFound,
             Error::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Error::Conflict(_) => ErrorCode::Conflict,
+            Error::Unavailable { .. } => ErrorCode::Unavailable,
             Error::Store(_) | Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -125,6 +131,9 @@ impl Error {
             Error::MethodNotAllowed { method, path, allowed } => {
                 Some(json!({ "method": method, "path": path, "allowed": allowed }))
             }
+            Error::Unavailable {
+                retry_after_seconds, ..
+            } => Some(json!({ "retry_after_seconds": retry_after_seconds })),
             _ => None,
         }
     }

@@ -17,6 +17,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -43,6 +44,11 @@ impl ResponseError for Error {
             Error::MethodNotAllowed { allowed, .. } => {
                 resp.insert_header((actix_web::http::header::ALLOW, allowed.join(", ")));
             }
+            Error::Unavailable {
+                retry_after_seconds, ..
+            } => {
+                resp.insert_header((actix_web::http::header::RETRY_AFTER, retry_after_seconds.to_string()));
+            }
             _ => {}
         }
         resp.json(json!({ "error": error }))
@@ -58,7 +64,7 @@ pub struct ErrorBody {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorObject {
     /// Stable code: invalid_json, payload_too_large, validation_failed, script_error,
-    /// unauthorized, forbidden, not_found, method_not_allowed, conflict, internal.
+    /// unauthorized, forbidden, not_found, method_not_allowed, conflict, unavailable, internal.
     pub code: String,
     pub message: String,
     #[schema(value_type = Option<Object>)]

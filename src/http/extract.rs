@@ -6,10 +6,11 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::web::Data;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use super::admission::{Admission, RETRY_AFTER_SECONDS, Reservation};
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::json::{field_of, parse_json};
@@ -77,25 +78,70 @@ impl FromRequest for RawBody {
     }
 }
 
-/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+/// The first allocation for a body; it grows as its bytes arrive, never beyond what
+/// arrived or the declared length, so a client's `Content-Length` alone allocates nothing.
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes, and reserves its bytes
+/// of the in-flight budget ([`Admission`]) for as long as the request lives.
 fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = Result<Vec<u8>, Error>> + use<> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let admission = req.app_data::<Data<Admission>>().map(|a| a.clone().into_inner());
+    let req = req.clone();
     let mut payload = payload.take();
     async move {
         if declared.is_some_and(|n| n > BODY_LIMIT) {
             return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
         }
-        let mut body = Vec::with_capacity(declared.unwrap_or(1024).min(BODY_LIMIT));
+        let mut reservation = admission.clone().map(Reservation::new);
+        // A declared length is reserved whole, at once: bodies that each held part of
+        // the budget could otherwise all wait for more and none be admitted.
+        let mut refused = match (reservation.as_mut(), declared) {
+            (Some(r), Some(n)) => !r.grow(n),
+            _ => false,
+        };
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(INITIAL_BODY_CAPACITY));
+        let mut received = 0usize;
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|e| Error::InvalidJson(format!("reading the body: {e}")))?;
-            if body.len() + chunk.len() > BODY_LIMIT {
+            received += chunk.len();
+            if received > BODY_LIMIT {
                 return Err(Error::PayloadTooLarge { limit: BODY_LIMIT });
             }
+            if refused {
+                // Read to the end and drop it, so that the client reads the answer.
+                continue;
+            }
+            if let Some(r) = reservation.as_mut()
+                && !r.grow(received.saturating_sub(r.bytes()))
+            {
+                refused = true;
+                body = Vec::new();
+                continue;
+            }
+            if body.capacity() < received {
+                let ceiling = declared.unwrap_or(BODY_LIMIT).max(received);
+                let target = received.max(body.capacity().saturating_mul(2)).min(ceiling);
+                body.reserve_exact(target - body.len());
+            }
             body.extend_from_slice(&chunk);
+        }
+        if refused && let Some(admission) = &admission {
+            admission.note_refused();
+            return Err(Error::Unavailable {
+                reason: format!(
+                    "the server is working on as many request bytes as it may hold at once ({} MiB)",
+                    admission.limit() >> 20
+                ),
+                retry_after_seconds: RETRY_AFTER_SECONDS,
+            });
+        }
+        if let Some(r) = reservation {
+            req.extensions_mut().insert(r);
         }
         Ok(body)
     }

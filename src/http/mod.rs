@@ -1,6 +1,7 @@
 //! The HTTP edge: routes per resource, auth, the error -> JSON mapping, metrics and the
 //! OpenAPI document collected from the route annotations.
 
+pub mod admission;
 pub mod error;
 pub mod extract;
 mod methods;
@@ -47,6 +48,7 @@ fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
 pub fn app(
     state: Data<AppState>,
     metrics: Data<Metrics>,
+    admission: Data<admission::Admission>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -61,6 +63,7 @@ pub fn app(
     let known = web::Data::new(KnownPaths::new(&api, &[("/openapi.json", &["GET"])]));
     app.app_data(state)
         .app_data(metrics)
+        .app_data(admission)
         .app_data(web::Data::new(api))
         .app_data(known)
         .route("/openapi.json", web::get().to(openapi_json))

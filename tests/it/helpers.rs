@@ -33,6 +33,8 @@ pub struct Resp {
     pub text: String,
     /// The `Allow` header, when the answer has one.
     pub allow: Option<String>,
+    /// The `Retry-After` header, when the answer has one.
+    pub retry_after: Option<String>,
 }
 
 impl Resp {
@@ -44,6 +46,7 @@ impl Resp {
             body,
             text,
             allow: None,
+            retry_after: None,
         }
     }
 
@@ -75,14 +78,18 @@ pub fn agent(timeout: Duration) -> ureq::Agent {
 pub fn answer(method: &str, path: &str, result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp {
     let mut resp = result.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     let status = resp.status().as_u16();
-    let allow = resp
-        .headers()
-        .get("allow")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let allow = header("allow");
+    let retry_after = header("retry-after");
     let text = resp.body_mut().read_to_string().unwrap_or_default();
     Resp {
         allow,
+        retry_after,
         ..Resp::new(status, text)
     }
 }

@@ -1,6 +1,7 @@
 //! One integration binary: every test starts a real allot server on port 0 with a
 //! temporary redb file and talks to it over HTTP.
 
+mod admission;
 mod auth;
 mod bench_w1;
 mod concurrency;

@@ -41,7 +41,11 @@ async fn healthz(s: Data<AppState>) -> HttpResponse {
 /// Prometheus text.
 #[utoipa::path(tag = "system", responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain")))]
 #[get("/metrics")]
-async fn metrics(s: Data<AppState>, m: Data<crate::http::metrics::Metrics>) -> HttpResponse {
+async fn metrics(
+    s: Data<AppState>,
+    m: Data<crate::http::metrics::Metrics>,
+    admission: Data<crate::http::admission::Admission>,
+) -> HttpResponse {
     let mut body = m.render(s.store.writer_stats());
     // A stopped scheduler leaves its lines out rather than failing the scrape.
     if let Some(counts) = ops::schedules::scheduled_run_counts(&s).await {
@@ -49,6 +53,7 @@ async fn metrics(s: Data<AppState>, m: Data<crate::http::metrics::Metrics>) -> H
     }
     let (total, now) = ops::script_suspensions(&s);
     body.push_str(&crate::http::metrics::render_script_suspensions(total, now));
+    body.push_str(&crate::http::admission::render(&admission));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 
