@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 mod methods;
 pub mod metrics;
+mod openapi;
 mod routes;
 
 use std::time::Instant;
@@ -30,19 +31,19 @@ use crate::state::AppState;
 ))]
 struct ApiDoc;
 
-/// The OpenAPI document of every route [`app`] serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of every route [`app`] serves (see `openapi.rs`).
+pub fn openapi() -> serde_json::Value {
     let (_, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
     finish_openapi(api)
 }
 
-fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> serde_json::Value {
     let components = api.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    api
+    openapi::finish(&api)
 }
 
 pub fn app(
@@ -100,6 +101,6 @@ pub fn app(
         })
 }
 
-async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+async fn openapi_json(api: web::Data<serde_json::Value>) -> HttpResponse {
     HttpResponse::Ok().json(api.get_ref())
 }
