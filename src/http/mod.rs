@@ -1,6 +1,7 @@
 //! The HTTP edge: routes per resource, auth, the error -> JSON mapping, metrics and the
 //! OpenAPI document collected from the route annotations.
 
+pub mod access;
 pub mod admission;
 pub mod error;
 pub mod extract;
@@ -82,22 +83,28 @@ pub fn app(
             })
         }))
         .wrap_fn(|req, srv| {
+            use actix_web::HttpMessage;
             use actix_web::dev::Service;
+            use tracing::Instrument;
             let started = Instant::now();
             let metrics = req.app_data::<Data<Metrics>>().cloned();
             let method = req.method().to_string();
+            let id = access::request_id(&req);
+            req.extensions_mut().insert(access::RequestId(id.clone()));
+            // Every line logged while the request is served carries its id.
+            let span = tracing::info_span!("request", request_id = %id);
             let fut = srv.call(req);
             async move {
-                let res = fut.await?;
+                let mut res = fut.await?;
+                let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                let seconds = started.elapsed().as_secs_f64();
                 if let Some(metrics) = metrics {
-                    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-                    let status = res.status().as_u16();
-                    let seconds = started.elapsed().as_secs_f64();
-                    metrics.observe(&method, &route, status, seconds);
-                    tracing::debug!(%method, %route, status, ms = seconds * 1e3, "request");
+                    metrics.observe(&method, &route, res.status().as_u16(), seconds);
                 }
+                access::finish(&mut res, &id, &method, &route, seconds * 1e3);
                 Ok(res)
             }
+            .instrument(span)
         })
 }
 

@@ -13,6 +13,7 @@ mod fixtures;
 mod helpers;
 mod history;
 mod manual;
+mod observability;
 mod persistence;
 mod pipeline;
 mod runs;
