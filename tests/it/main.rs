@@ -3,6 +3,7 @@
 
 mod admission;
 mod auth;
+mod authz_matrix;
 mod bench_w1;
 mod concurrency;
 mod config_api;
