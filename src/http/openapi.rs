@@ -26,6 +26,7 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Value {
     add_components(&mut doc);
     add_constraints(&mut doc);
     bound_unsigned(&mut doc);
+    add_links(&mut doc);
     flatten_all_of(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
@@ -118,6 +119,79 @@ fn add_constraints(doc: &mut Value) {
     for (pointer, patch) in patches {
         if let (Some(Value::Object(target)), Value::Object(patch)) = (doc.pointer_mut(pointer), patch) {
             target.extend(patch);
+        }
+    }
+}
+
+/// OpenAPI links, so that a client (and schemathesis' stateful phase) knows which
+/// operations read what another made: a `PUT` of a path links to every operation on that
+/// path and below it whose parameters it names (by position: `/segments/{id}` gives
+/// `{sid}` of `/segments/{sid}/rules`), and a run to `GET /runs/{id}`.
+fn add_links(doc: &mut Value) {
+    let mut ops: Vec<(String, String, String)> = Vec::new(); // path, method, operationId
+    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if let Some(id) = op.get("operationId").and_then(Value::as_str) {
+                ops.push((path.clone(), method.clone(), id.to_string()));
+            }
+        }
+    }
+    let params = |path: &str| -> Vec<String> {
+        path.split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_string)
+            .collect()
+    };
+    let shape = |path: &str| -> String {
+        path.split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    for (path, method, id) in &ops {
+        let mut links = Map::new();
+        if method == "put" {
+            let mine = params(path);
+            for (other, other_method, other_id) in &ops {
+                let theirs = params(other);
+                let below = shape(other) == shape(path) || shape(other).starts_with(&format!("{}/", shape(path)));
+                if other_id == id || !below || theirs.len() != mine.len() || theirs.is_empty() || other_method == "put"
+                {
+                    continue;
+                }
+                let parameters: Map<String, Value> = theirs
+                    .iter()
+                    .zip(&mine)
+                    .map(|(t, m)| (t.clone(), Value::String(format!("$request.path.{m}"))))
+                    .collect();
+                links.insert(
+                    other_id.clone(),
+                    json!({"operationId": other_id, "parameters": parameters}),
+                );
+            }
+        }
+        if id == "run_now" {
+            links.insert(
+                "get_run".into(),
+                json!({"operationId": "get_run", "parameters": {"id": "$response.body#/id"}}),
+            );
+        }
+        if links.is_empty() {
+            continue;
+        }
+        let pointer = format!(
+            "/paths/{}/{method}/responses",
+            path.replace('~', "~0").replace('/', "~1")
+        );
+        if let Some(Value::Object(responses)) = doc.pointer_mut(&pointer) {
+            for (status, response) in responses.iter_mut() {
+                if status.starts_with('2')
+                    && let Value::Object(r) = response
+                    && !r.contains_key("$ref")
+                {
+                    r.insert("links".into(), Value::Object(links.clone()));
+                }
+            }
         }
     }
 }

@@ -53,7 +53,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
 // ---- sellers ----
 
 /// Creates (201) or replaces (200) a seller.
-#[utoipa::path(tag = "sellers", request_body = Seller, params(("id" = String, Path)),
+#[utoipa::path(tag = "sellers", params(("id" = String, Path)),
+    request_body(content = Seller, example = json!(super::examples::seller())),
     responses((status = 403, body = ErrorBody), (status = 201, body = SellerView), (status = 200, body = SellerView), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/sellers/{id}")]
@@ -151,7 +152,8 @@ kind_routes! {
 
 /// Creates or replaces a segment; its condition is compiled (and checked against the
 /// record type's schema) before it is saved.
-#[utoipa::path(tag = "segments", request_body = Segment, params(("id" = String, Path)),
+#[utoipa::path(tag = "segments", params(("id" = String, Path)),
+    request_body(content = Segment, example = json!(super::examples::segment())),
     responses((status = 403, body = ErrorBody), (status = 201, body = SegmentView), (status = 200, body = SegmentView), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/segments/{id}")]
@@ -202,7 +204,8 @@ async fn delete_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Resul
 
 // ---- rules ----
 
-#[utoipa::path(tag = "rules", request_body = Rule, params(("sid" = String, Path), ("rid" = String, Path)),
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)),
+    request_body(content = Rule, example = json!(super::examples::rule())),
     responses((status = 403, body = ErrorBody), (status = 201, body = WithId<Rule>), (status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/segments/{sid}/rules/{rid}")]

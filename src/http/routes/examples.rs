@@ -45,3 +45,24 @@ pub fn assign_answer() -> Value {
     record["rule_id"] = Value::Null;
     json!({"results": [{"record_id": "lead-1", "ok": true, "record": record, "error": null}]})
 }
+
+pub fn seller() -> Value {
+    json!({"name": "Sam", "email": "sam@example.com", "roles": ["seller"], "record_access": ["lead", "opportunity"],
+        "attributes": {"language": ["en", "fr"], "country": "UK"}, "assign_records": true, "capacity": 20,
+        "availability": {"timezone": "Europe/London",
+            "working_hours": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "12:00"], ["13:00", "17:00"]]},
+            "time_off": [{"start": "2026-12-24T00:00:00Z", "end": "2026-12-27T00:00:00Z"}]}})
+}
+
+pub fn segment() -> Value {
+    json!({"name": "UK trade shows", "record_type": "lead", "priority": 1, "active": true,
+        "condition": "record.country == \"UK\" && record.source == \"trade show\"",
+        "sequence_id": null, "accept_previously_segmented": false, "run_rules_on_move": false})
+}
+
+pub fn rule() -> Value {
+    json!({"name": "UK round robin", "priority": 1, "active": true, "condition": "record.revenue > 10000",
+        "created_within_hours": 48, "assignment_window_hours": 24,
+        "assign_to": {"type": "sellers", "match": "condition", "condition": "seller.attributes.country == record.country", "ids": []},
+        "distribution": {"method": "round_robin", "available_within_hours": null, "use_capacity": true, "script": null}})
+}

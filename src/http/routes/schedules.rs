@@ -19,7 +19,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// Creates (201) or replaces (200) a segment's schedule: runs at one or two local times
 /// on the listed days from the start date. The answer carries `next_run_at`.
-#[utoipa::path(tag = "schedules", request_body = ScheduleBody, params(("id" = String, Path, description = "segment id")),
+#[utoipa::path(tag = "schedules",
+    request_body(content = ScheduleBody, example = json!({"start_date": "2026-11-24",
+        "days": ["mon", "tue", "wed", "thu", "fri"], "times": ["06:00", "14:00"], "timezone": "Europe/London"})),
+    params(("id" = String, Path, description = "segment id")),
     responses((status = 403, body = ErrorBody), (status = 201, body = ScheduleView), (status = 200, body = ScheduleView),
         (status = 404, body = ErrorBody, description = "no such segment"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
