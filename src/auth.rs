@@ -40,6 +40,17 @@ pub enum Permission {
 }
 
 impl Role {
+    /// The role's name, as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SystemAdministrator => "system_administrator",
+            Role::SalesManager => "sales_manager",
+            Role::SequenceManager => "sequence_manager",
+            Role::Integration => "integration",
+            Role::Reader => "reader",
+        }
+    }
+
     pub fn allows(self, p: Permission) -> bool {
         use Permission::*;
         match self {
@@ -67,10 +78,7 @@ impl Principal {
         } else {
             Err(Error::Forbidden(format!(
                 "the role {} may not do this",
-                serde_json::to_value(self.role)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                self.role.as_str()
             )))
         }
     }
@@ -180,7 +188,7 @@ impl Auth {
     }
 
     pub async fn create(&self, name: String, role: Role) -> Result<NewToken, Error> {
-        if name.trim().is_empty() || name.len() > 256 {
+        if name.trim().is_empty() || name.chars().count() > 256 {
             return Err(Error::validation("name", "a token name has 1 to 256 characters"));
         }
         let secret = new_secret()?;

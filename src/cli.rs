@@ -32,6 +32,16 @@ pub struct ServeArgs {
     /// with Retry-After (bounds resident memory under concurrent large batches).
     #[arg(long, env = "ALLOT_MAX_INFLIGHT_MB", default_value_t = 64)]
     pub max_inflight_mb: usize,
+    /// Log lines as text for a terminal, or as one JSON object a line for a collector.
+    #[arg(long, env = "ALLOT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The format of the log on stderr.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl ServeArgs {
@@ -45,22 +55,27 @@ impl ServeArgs {
     }
 }
 
-/// Logs to stderr, filtered by `RUST_LOG` (`info` when unset). Once per process.
-pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// Logs to stderr in `format`, filtered by `RUST_LOG` (`info` when unset): one access
+/// line per request (target `allot::access`) and the server's own events. Once per
+/// process; a second call (a test running two servers) leaves the first in place.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        // Span fields (the request id) ride along in `span`/`spans`, the event's own in `fields`.
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
 }
 
 /// Runs the server as `args` say until SIGINT/SIGTERM; sets up logging first. Answers
 /// the process's exit status: failure when the server cannot start or stops on an error.
 pub fn serve(args: &ServeArgs) -> ExitCode {
     let config = args.config();
-    init_logging();
+    init_logging(args.log_format);
     let system = actix::System::new();
     let result = system.block_on(async move {
         let app = Application::build(config.clone()).await?;

@@ -13,6 +13,9 @@ use utoipa::ToSchema;
 use super::Invalid;
 use super::ids::{Id, RecordType};
 
+mod schema;
+pub use schema::{AttributeType, RecordTypeSchema};
+
 pub type Attributes = Map<String, Value>;
 
 fn default_true() -> bool {
@@ -22,6 +25,7 @@ fn default_true() -> bool {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Seller {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
     pub email: Option<String>,
@@ -37,6 +41,7 @@ pub struct Seller {
     pub assign_records: bool,
     /// Most open records the seller may own; null means unlimited.
     #[serde(default)]
+    #[schema(maximum = 1_000_000_000)]
     pub capacity: Option<u64>,
     /// Null means always available.
     #[serde(default)]
@@ -150,16 +155,27 @@ pub fn parse_timezone(field: &str, raw: &str) -> Result<chrono_tz::Tz, Invalid> 
     })
 }
 
+/// 1 to 256 characters (not bytes: as the document's `maxLength` counts), not all blank.
 fn require_name(field: &str, name: &str) -> Result<(), Invalid> {
-    if name.trim().is_empty() || name.len() > 256 {
+    if name.trim().is_empty() || name.chars().count() > 256 {
         return Err(Invalid::new(field, "a name has 1 to 256 characters"));
     }
     Ok(())
 }
 
 impl Seller {
+    /// A billion: far past any seller's workload, and `available_capacity` (capacity
+    /// minus open records, signed) cannot overflow.
+    pub const MAX_CAPACITY: u64 = 1_000_000_000;
+
     pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
+        if self.capacity.is_some_and(|c| c > Self::MAX_CAPACITY) {
+            return Err(Invalid::new(
+                "capacity",
+                format!("capacity is 0 to {}, or null (unlimited)", Self::MAX_CAPACITY),
+            ));
+        }
         for (i, role) in self.roles.iter().enumerate() {
             if role.trim().is_empty() {
                 return Err(Invalid::new(format!("roles[{i}]"), "a role is a non-empty string"));
@@ -206,6 +222,7 @@ impl Availability {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Team {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
     pub members: Vec<Id>,
@@ -223,6 +240,7 @@ impl Team {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Queue {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     #[serde(default)]
     #[schema(value_type = Object)]
@@ -238,6 +256,7 @@ impl Queue {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Sequence {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     #[serde(default = "default_true")]
     pub active: bool,
@@ -251,7 +270,9 @@ pub struct SequenceStep {
     pub kind: StepKind,
     #[serde(default)]
     pub description: String,
+    /// Hours a wait step waits: 1 to 8760 (a year).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 8760)]
     pub wait_hours: Option<u32>,
 }
 
@@ -264,6 +285,11 @@ pub enum StepKind {
     Wait,
 }
 
+impl SequenceStep {
+    /// A year: a longer wait is a typo, not a follow-up.
+    pub const MAX_WAIT_HOURS: u32 = 8760;
+}
+
 impl Sequence {
     pub fn validate(&self) -> Result<(), Invalid> {
         require_name("name", &self.name)?;
@@ -274,6 +300,14 @@ impl Sequence {
                     "a wait step needs wait_hours",
                 ));
             }
+            if let Some(h) = step.wait_hours
+                && !(1..=SequenceStep::MAX_WAIT_HOURS).contains(&h)
+            {
+                return Err(Invalid::new(
+                    format!("steps[{i}].wait_hours"),
+                    format!("wait_hours is 1 to {}, or null", SequenceStep::MAX_WAIT_HOURS),
+                ));
+            }
         }
         Ok(())
     }
@@ -282,10 +316,11 @@ impl Sequence {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Segment {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
-    #[schema(value_type = String)]
     pub record_type: RecordType,
     /// 1 is tried first; ties by id.
+    #[schema(minimum = 1)]
     pub priority: u32,
     #[serde(default = "default_true")]
     pub active: bool,
@@ -293,7 +328,6 @@ pub struct Segment {
     #[serde(default)]
     pub condition: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub sequence_id: Option<Id>,
     #[serde(default)]
     pub accept_previously_segmented: bool,
@@ -314,15 +348,19 @@ impl Segment {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
+    #[schema(minimum = 1)]
     pub priority: u32,
     #[serde(default = "default_true")]
     pub active: bool,
     #[serde(default)]
     pub condition: Option<String>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 87600)]
     pub created_within_hours: Option<u32>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 87600)]
     pub assignment_window_hours: Option<u32>,
     pub assign_to: AssignTo,
     pub distribution: Distribution,
@@ -338,7 +376,6 @@ pub struct AssignTo {
     #[serde(default)]
     pub condition: Option<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
     pub ids: Vec<Id>,
 }
 
@@ -363,6 +400,7 @@ pub enum TargetMatch {
 pub struct Distribution {
     pub method: DistributionMethod,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 120)]
     pub available_within_hours: Option<u32>,
     #[serde(default)]
     pub use_capacity: bool,
@@ -469,6 +507,7 @@ impl Rule {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     #[serde(default = "Settings::default_max_records_per_run")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub max_records_per_run: u32,
     /// Null means every seller role is eligible.
     #[serde(default)]
@@ -520,58 +559,5 @@ impl Default for Settings {
             eligible_roles: None,
             round_robin_scope: RoundRobinScope::Organization,
         }
-    }
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct RecordTypeSchema {
-    pub attributes: BTreeMap<String, AttributeType>,
-    #[serde(default)]
-    pub strict: bool,
-}
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AttributeType {
-    String,
-    Number,
-    Bool,
-    Array,
-    Object,
-}
-
-impl AttributeType {
-    pub fn matches(self, v: &Value) -> bool {
-        match self {
-            AttributeType::String => v.is_string(),
-            AttributeType::Number => v.is_number(),
-            AttributeType::Bool => v.is_boolean(),
-            AttributeType::Array => v.is_array(),
-            AttributeType::Object => v.is_object(),
-        }
-    }
-}
-
-impl RecordTypeSchema {
-    /// Field names scripts see besides attributes; an attribute may not shadow them.
-    pub const BUILTIN_FIELDS: [&'static str; 6] = ["id", "record_type", "name", "topic", "created_on", "age_hours"];
-
-    pub fn validate(&self) -> Result<(), Invalid> {
-        for name in self.attributes.keys() {
-            if name.is_empty() || name.len() > 128 {
-                return Err(Invalid::new(
-                    format!("attributes.{name}"),
-                    "an attribute name has 1 to 128 characters",
-                ));
-            }
-            if Self::BUILTIN_FIELDS.contains(&name.as_str()) {
-                return Err(Invalid::new(
-                    format!("attributes.{name}"),
-                    format!("{name:?} is a built-in record field and cannot be an attribute"),
-                ));
-            }
-        }
-        Ok(())
     }
 }

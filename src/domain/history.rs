@@ -22,7 +22,6 @@ pub enum ChangedBy {
 pub struct HistoryEntry {
     pub id: String,
     pub record_id: Id,
-    #[schema(value_type = String)]
     pub record_type: RecordType,
     pub assignee: Owner,
     pub previous_owner: Option<Owner>,

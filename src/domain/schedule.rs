@@ -20,16 +20,24 @@ use super::config::{Weekday, parse_hhmm, parse_timezone};
 pub struct ScheduleBody {
     /// First local date (in `timezone`) with runs, `YYYY-MM-DD`; a past date means the
     /// schedule is already in force.
-    #[schema(example = "2026-11-24")]
+    #[schema(example = "2026-11-24", format = Date)]
     pub start_date: String,
     /// Days of the week with runs (`mon` … `sun`), at least one.
+    #[schema(min_items = 1)]
     pub days: Vec<Weekday>,
     /// One or two distinct local times a day, `HH:MM`.
-    #[schema(example = json!(["06:00", "14:00"]))]
+    #[schema(example = json!(["06:00", "14:00"]), min_items = 1, max_items = 2,
+        inline, value_type = Vec<LocalTime>)]
     pub times: Vec<String>,
     /// IANA time zone of `start_date` and `times`, e.g. `Europe/London`.
     pub timezone: String,
 }
+
+/// `HH:MM` on a 24-hour clock (for the document).
+#[derive(ToSchema)]
+#[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$", example = "06:00")]
+#[allow(dead_code)]
+struct LocalTime(String);
 
 /// A schedule as the API shows it: the body, its segment and its next run.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

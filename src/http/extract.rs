@@ -27,7 +27,11 @@ impl FromRequest for Caller {
     type Future = std::future::Ready<Result<Caller, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(authenticate(req).map(Caller))
+        let caller = authenticate(req);
+        if let Ok(who) = &caller {
+            super::access::CallerOf::note(req, who);
+        }
+        std::future::ready(caller.map(Caller))
     }
 }
 

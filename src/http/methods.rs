@@ -3,32 +3,24 @@
 //! the very services the app serves, so the table and the routes cannot drift apart.
 
 use actix_web::dev::ResourceDef;
-use utoipa::openapi::OpenApi;
+use serde_json::Value;
 
 /// Each served path pattern with the methods it answers.
 pub struct KnownPaths(Vec<(ResourceDef, Vec<&'static str>)>);
 
 impl KnownPaths {
     /// The paths of `api`, plus `extra` (routes served outside the document).
-    pub fn new(api: &OpenApi, extra: &[(&str, &[&'static str])]) -> KnownPaths {
+    pub fn new(api: &Value, extra: &[(&str, &[&'static str])]) -> KnownPaths {
         let mut paths: Vec<(ResourceDef, Vec<&'static str>)> = api
-            .paths
-            .paths
-            .iter()
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
             .map(|(pattern, item)| {
-                let methods = [
-                    ("DELETE", item.delete.is_some()),
-                    ("GET", item.get.is_some()),
-                    ("HEAD", item.head.is_some()),
-                    ("OPTIONS", item.options.is_some()),
-                    ("PATCH", item.patch.is_some()),
-                    ("POST", item.post.is_some()),
-                    ("PUT", item.put.is_some()),
-                    ("TRACE", item.trace.is_some()),
-                ]
-                .into_iter()
-                .filter_map(|(m, served)| served.then_some(m))
-                .collect();
+                let methods = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE"]
+                    .into_iter()
+                    .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                    .collect();
                 (ResourceDef::new(pattern.as_str()), methods)
             })
             .collect();

@@ -1,11 +1,13 @@
 //! The HTTP edge: routes per resource, auth, the error -> JSON mapping, metrics and the
 //! OpenAPI document collected from the route annotations.
 
+pub mod access;
 pub mod admission;
 pub mod error;
 pub mod extract;
 mod methods;
 pub mod metrics;
+mod openapi;
 mod routes;
 
 use std::time::Instant;
@@ -30,19 +32,19 @@ use crate::state::AppState;
 ))]
 struct ApiDoc;
 
-/// The OpenAPI document of every route [`app`] serves.
-pub fn openapi() -> utoipa::openapi::OpenApi {
+/// The OpenAPI document of every route [`app`] serves (see `openapi.rs`).
+pub fn openapi() -> serde_json::Value {
     let (_, api) = routes::register(App::new().into_utoipa_app().openapi(ApiDoc::openapi())).split_for_parts();
     finish_openapi(api)
 }
 
-fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+fn finish_openapi(mut api: utoipa::openapi::OpenApi) -> serde_json::Value {
     let components = api.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
-    api
+    openapi::finish(&api)
 }
 
 pub fn app(
@@ -81,25 +83,31 @@ pub fn app(
             })
         }))
         .wrap_fn(|req, srv| {
+            use actix_web::HttpMessage;
             use actix_web::dev::Service;
+            use tracing::Instrument;
             let started = Instant::now();
             let metrics = req.app_data::<Data<Metrics>>().cloned();
             let method = req.method().to_string();
+            let id = access::request_id(&req);
+            req.extensions_mut().insert(access::RequestId(id.clone()));
+            // Every line logged while the request is served carries its id.
+            let span = tracing::info_span!("request", request_id = %id);
             let fut = srv.call(req);
             async move {
-                let res = fut.await?;
+                let mut res = fut.await?;
+                let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+                let seconds = started.elapsed().as_secs_f64();
                 if let Some(metrics) = metrics {
-                    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-                    let status = res.status().as_u16();
-                    let seconds = started.elapsed().as_secs_f64();
-                    metrics.observe(&method, &route, status, seconds);
-                    tracing::debug!(%method, %route, status, ms = seconds * 1e3, "request");
+                    metrics.observe(&method, &route, res.status().as_u16(), seconds);
                 }
+                access::finish(&mut res, &id, &method, &route, seconds * 1e3);
                 Ok(res)
             }
+            .instrument(span)
         })
 }
 
-async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+async fn openapi_json(api: web::Data<serde_json::Value>) -> HttpResponse {
     HttpResponse::Ok().json(api.get_ref())
 }

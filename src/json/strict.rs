@@ -22,12 +22,22 @@ macro_rules! forward_deserialize {
     )*};
 }
 
+/// An integer field also takes a number written with a zero fraction (`500.0`): JSON
+/// has one number type, and JSON Schema's `integer` is "a number with zero fractional
+/// part", so a client generated from the document may send one. Only where an integer
+/// is asked for: an attribute keeps the number as it was sent.
+macro_rules! forward_integer {
+    ($($method:ident),* $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            self.0.$method(IntegerVisitor(StrictVisitor(visitor)))
+        }
+    )*};
+}
+
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     type Error = D::Error;
 
-    forward_deserialize!(
-        deserialize_any,
-        deserialize_bool,
+    forward_integer!(
         deserialize_i8,
         deserialize_i16,
         deserialize_i32,
@@ -38,6 +48,11 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         deserialize_u32,
         deserialize_u64,
         deserialize_u128,
+    );
+
+    forward_deserialize!(
+        deserialize_any,
+        deserialize_bool,
         deserialize_f32,
         deserialize_f64,
         deserialize_char,
@@ -165,6 +180,79 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
         self.0.visit_enum(StrictAccess(data))
+    }
+}
+
+struct IntegerVisitor<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for IntegerVisitor<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        // 2^63 and 2^64 are exact in f64; the casts below are exact inside these bounds.
+        const I64_BOUND: f64 = 9_223_372_036_854_775_808.0;
+        const U64_BOUND: f64 = 18_446_744_073_709_551_616.0;
+        if v.fract() == 0.0 && (-I64_BOUND..0.0).contains(&v) {
+            self.0.visit_i64(v as i64)
+        } else if v.fract() == 0.0 && (0.0..U64_BOUND).contains(&v) {
+            self.0.visit_u64(v as u64)
+        } else {
+            self.0.visit_f64(v)
+        }
+    }
+
+    forward_visit!(
+        visit_bool(bool),
+        visit_i8(i8),
+        visit_i16(i16),
+        visit_i32(i32),
+        visit_i64(i64),
+        visit_i128(i128),
+        visit_u8(u8),
+        visit_u16(u16),
+        visit_u32(u32),
+        visit_u64(u64),
+        visit_u128(u128),
+        visit_f32(f32),
+        visit_char(char),
+        visit_str(&str),
+        visit_borrowed_str(&'de str),
+        visit_string(String),
+        visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]),
+        visit_byte_buf(Vec<u8>),
+    );
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_none()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_unit()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_some(d)
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_newtype_struct(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(map)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_enum(data)
     }
 }
 
@@ -397,5 +485,19 @@ mod tests {
             parse_json::<Probe>(b"{\"name\": \"x\"} {}"),
             Err(Error::InvalidJson(_))
         ));
+    }
+
+    #[test]
+    fn an_integer_field_takes_a_zero_fraction_and_nothing_else_changes() -> Result<(), Error> {
+        assert_eq!(parse_json::<Inner>(br#"{"a": 500.0}"#)?, Inner { a: 500 });
+        assert!(parse_json::<Inner>(br#"{"a": 500.5}"#).is_err());
+        assert!(parse_json::<Inner>(br#"{"a": -1.0}"#).is_err());
+        assert!(parse_json::<Inner>(br#"{"a": 4294967296.0}"#).is_err());
+        assert_eq!(from_value::<Inner>(json!({"a": 7.0}))?, Inner { a: 7 });
+        // A free-form value keeps the number as sent.
+        let v: serde_json::Value = parse_json(br#"{"x": 1.0}"#)?;
+        assert_eq!(v["x"].as_f64(), Some(1.0));
+        assert!(v["x"].is_f64());
+        Ok(())
     }
 }

@@ -22,7 +22,8 @@ pub const MAX_RECORDS: usize = 1000;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
-    #[schema(value_type = Vec<String>)]
+    /// 1 to 1000 records.
+    #[schema(min_items = 1, max_items = 1000)]
     pub record_ids: Vec<Id>,
     pub assignee: Assignee,
     /// Refuse the whole request unless the assignee is eligible for every record.
@@ -35,7 +36,6 @@ pub struct AssignRequest {
 pub struct Assignee {
     #[serde(rename = "type")]
     pub kind: AssigneeKind,
-    #[schema(value_type = String)]
     pub id: Id,
 }
 
@@ -84,10 +84,15 @@ pub async fn eligible_sellers(s: &AppState, who: &Principal, record_id: &str) ->
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
+    #[param(value_type = Option<crate::domain::RecordType>)]
     pub record_type: Option<String>,
+    #[param(value_type = Option<crate::domain::Id>)]
     pub record_id: Option<String>,
     /// Entries where this seller (or team, queue) is the assignee or the previous owner.
+    #[param(value_type = Option<crate::domain::Id>)]
     pub seller_id: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub after: Option<String>,
 }

@@ -17,6 +17,7 @@ use crate::error::Error;
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,

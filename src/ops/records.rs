@@ -156,10 +156,14 @@ pub async fn set_open(s: &AppState, who: &Principal, id: &str, open: bool) -> Re
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RecordListQuery {
+    #[param(value_type = Option<crate::domain::RecordType>)]
     pub record_type: Option<String>,
     /// `to_be_processed`, `processed` (default), `unassigned` or `needs_attention`.
     pub view: Option<View>,
+    #[param(value_type = Option<crate::domain::Id>)]
     pub segment_id: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     pub after: Option<String>,
 }
@@ -240,7 +244,6 @@ pub fn summary(s: &AppState, who: &Principal, record_type: &str) -> Result<Summa
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RecordTypeSummary {
-    #[schema(value_type = String)]
     pub record_type: RecordType,
     #[serde(flatten)]
     pub summary: Summary,
@@ -272,7 +275,8 @@ pub async fn list_record_types(s: &AppState, who: &Principal) -> Result<Vec<Reco
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
-    /// At most this many records (default: the `max_records_per_run` setting).
+    /// At most this many records, 1 to 1,000,000 (default: the `max_records_per_run` setting).
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub limit: Option<u32>,
 }
 

@@ -68,7 +68,6 @@ pub struct ScriptCheck {
     /// The record type whose schema the script is checked against; defaults to
     /// `record.record_type`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     pub record_type: Option<RecordType>,
 }
 
@@ -97,7 +96,6 @@ record_fields! {
         #[serde(default)]
         pub id: Option<String>,
         #[serde(default)]
-        #[schema(value_type = Option<String>)]
         pub record_type: Option<RecordType>,
     }
     created_on = " Defaults to now, so `age_hours` is 0."
@@ -126,7 +124,6 @@ fn default_true() -> bool {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateSample {
-    #[schema(value_type = String)]
     pub id: Id,
     #[serde(default)]
     pub name: String,
@@ -222,7 +219,6 @@ pub struct ScriptCheckAnswer {
     pub ok: bool,
     /// The condition's answer (true/false), the distribution's chosen candidate id (or
     /// null for none); null when no samples were given.
-    #[schema(value_type = Object)]
     pub result: Value,
     pub reads: ReadsView,
 }

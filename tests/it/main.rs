@@ -3,6 +3,7 @@
 
 mod admission;
 mod auth;
+mod authz_matrix;
 mod bench_w1;
 mod concurrency;
 mod config_api;
@@ -14,6 +15,7 @@ mod fixtures;
 mod helpers;
 mod history;
 mod manual;
+mod observability;
 mod persistence;
 mod pipeline;
 mod runs;

@@ -18,8 +18,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
 }
 
 /// Assigns records by hand to a seller or a team; answers a result per record.
-#[utoipa::path(tag = "assignments", request_body = AssignRequest,
-    responses((status = 200, body = inline(AssignAnswer)), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "assignments",
+    request_body(content = AssignRequest, example = json!(super::examples::assign_request())),
+    responses((status = 403, body = ErrorBody),
+        (status = 200, description = "a result per record, in request order", body = inline(AssignAnswer),
+            example = json!(super::examples::assign_answer())),
+        (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/assignments")]
 async fn assign(s: Data<AppState>, c: Caller, body: Body<AssignRequest>) -> Result<HttpResponse, Error> {
     let results = op::assign(&s, &c.0, body.0).await?;
@@ -32,7 +36,7 @@ struct AssignAnswer {
 }
 
 /// Assignment history, newest first.
-#[utoipa::path(tag = "assignments", params(HistoryQuery), responses((status = 200, body = Page<HistoryEntry>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "assignments", params(HistoryQuery), responses((status = 403, body = ErrorBody), (status = 200, body = Page<HistoryEntry>)), security(("bearer" = [])))]
 #[get("/assignments")]
 async fn history(s: Data<AppState>, c: Caller, q: Query<HistoryQuery>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::history(&s, &c.0, q.0).await?))
@@ -40,7 +44,7 @@ async fn history(s: Data<AppState>, c: Caller, q: Query<HistoryQuery>) -> Result
 
 /// Sellers eligible for a record under its segment's rules, with capacity and availability.
 #[utoipa::path(tag = "assignments", params(("id" = String, Path)),
-    responses((status = 200, body = inline(EligibleList)), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = inline(EligibleList)), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/records/{id}/eligible-sellers")]
 async fn eligible_sellers(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     let items = op::eligible_sellers(&s, &c.0, &id).await?;

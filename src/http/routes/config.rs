@@ -53,8 +53,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 // ---- sellers ----
 
 /// Creates (201) or replaces (200) a seller.
-#[utoipa::path(tag = "sellers", request_body = Seller, params(("id" = String, Path)),
-    responses((status = 201, body = SellerView), (status = 200, body = SellerView), (status = 422, body = ErrorBody)),
+#[utoipa::path(tag = "sellers", params(("id" = String, Path)),
+    request_body(content = Seller, example = json!(super::examples::seller())),
+    responses((status = 403, body = ErrorBody), (status = 201, body = SellerView), (status = 200, body = SellerView), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/sellers/{id}")]
 async fn put_seller(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<Seller>) -> Result<HttpResponse, Error> {
@@ -63,20 +64,20 @@ async fn put_seller(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<S
 
 /// A seller with `open_records`, `available_capacity` and `last_assigned_at`.
 #[utoipa::path(tag = "sellers", params(("id" = String, Path)),
-    responses((status = 200, body = SellerView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = SellerView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/sellers/{id}")]
 async fn get_seller(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::get_seller(&s, &c.0, &id).await?))
 }
 
 /// Sellers in id order.
-#[utoipa::path(tag = "sellers", params(PageQuery), responses((status = 200, body = Page<SellerView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "sellers", params(PageQuery), responses((status = 403, body = ErrorBody), (status = 200, body = Page<SellerView>)), security(("bearer" = [])))]
 #[get("/sellers")]
 async fn list_sellers(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::list_sellers(&s, &c.0, &q.0).await?))
 }
 
-#[utoipa::path(tag = "sellers", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "sellers", params(("id" = String, Path)), responses((status = 403, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/sellers/{id}")]
 async fn delete_seller(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     op::delete::<Seller>(&s, &c.0, &id).await?;
@@ -99,20 +100,20 @@ macro_rules! kind_routes {
         $put:ident, $get:ident, $delete:ident $(, list = $all:tt, $list:ident)?
     ) => {
         #[utoipa::path(tag = $tag, request_body = $kind, params(($param = String, Path)),
-            responses((status = 201, body = WithId<$kind>), (status = 200, body = WithId<$kind>), (status = 422, body = ErrorBody)),
+            responses((status = 403, body = ErrorBody), (status = 201, body = WithId<$kind>), (status = 200, body = WithId<$kind>), (status = 422, body = ErrorBody)),
             security(("bearer" = [])))]
         #[put($one)]
         async fn $put(s: Data<AppState>, c: Caller, id: Path<String>, body: Body<$kind>) -> Result<HttpResponse, Error> {
             Ok(saved(op::put::<$kind>(&s, &c.0, &id, body.0).await?))
         }
 
-        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 200, body = WithId<$kind>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 403, body = ErrorBody), (status = 200, body = WithId<$kind>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
         #[get($one)]
         async fn $get(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
             Ok(HttpResponse::Ok().json(op::get::<$kind>(&s, &c.0, &id).await?))
         }
 
-        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+        #[utoipa::path(tag = $tag, params(($param = String, Path)), responses((status = 403, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
         #[delete($one)]
         async fn $delete(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
             op::delete::<$kind>(&s, &c.0, &id).await?;
@@ -120,7 +121,7 @@ macro_rules! kind_routes {
         }
 
         $(
-            #[utoipa::path(tag = $tag, params(PageQuery), responses((status = 200, body = Page<WithId<$kind>>)), security(("bearer" = [])))]
+            #[utoipa::path(tag = $tag, params(PageQuery), responses((status = 403, body = ErrorBody), (status = 200, body = Page<WithId<$kind>>)), security(("bearer" = [])))]
             #[get($all)]
             async fn $list(s: Data<AppState>, c: Caller, q: Query<PageQuery>) -> Result<HttpResponse, Error> {
                 Ok(HttpResponse::Ok().json(op::list::<$kind>(&s, &c.0, &q.0).await?))
@@ -151,8 +152,9 @@ kind_routes! {
 
 /// Creates or replaces a segment; its condition is compiled (and checked against the
 /// record type's schema) before it is saved.
-#[utoipa::path(tag = "segments", request_body = Segment, params(("id" = String, Path)),
-    responses((status = 201, body = SegmentView), (status = 200, body = SegmentView), (status = 422, body = ErrorBody)),
+#[utoipa::path(tag = "segments", params(("id" = String, Path)),
+    request_body(content = Segment, example = json!(super::examples::segment())),
+    responses((status = 403, body = ErrorBody), (status = 201, body = SegmentView), (status = 200, body = SegmentView), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/segments/{id}")]
 async fn put_segment(
@@ -164,7 +166,7 @@ async fn put_segment(
     Ok(saved(op::put_segment(&s, &c.0, &id, body.0).await?))
 }
 
-#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 200, body = SegmentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 403, body = ErrorBody), (status = 200, body = SegmentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/segments/{id}")]
 async fn get_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::get_segment(&s, &c.0, &id).await?))
@@ -174,12 +176,15 @@ async fn get_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<H
 #[serde(deny_unknown_fields)]
 struct SegmentListQuery {
     /// With a record type, its segments in priority order.
+    #[param(value_type = Option<crate::domain::RecordType>)]
     record_type: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     after: Option<String>,
 }
 
-#[utoipa::path(tag = "segments", params(SegmentListQuery), responses((status = 200, body = Page<SegmentView>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "segments", params(SegmentListQuery), responses((status = 403, body = ErrorBody), (status = 200, body = Page<SegmentView>)), security(("bearer" = [])))]
 #[get("/segments")]
 async fn list_segments(s: Data<AppState>, c: Caller, q: Query<SegmentListQuery>) -> Result<HttpResponse, Error> {
     let page = PageQuery {
@@ -190,7 +195,7 @@ async fn list_segments(s: Data<AppState>, c: Caller, q: Query<SegmentListQuery>)
 }
 
 /// Deletes a segment with its rules and schedule.
-#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "segments", params(("id" = String, Path)), responses((status = 403, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/segments/{id}")]
 async fn delete_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     op::delete_segment(&s, &c.0, &id).await?;
@@ -199,8 +204,9 @@ async fn delete_segment(s: Data<AppState>, c: Caller, id: Path<String>) -> Resul
 
 // ---- rules ----
 
-#[utoipa::path(tag = "rules", request_body = Rule, params(("sid" = String, Path), ("rid" = String, Path)),
-    responses((status = 201, body = WithId<Rule>), (status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)),
+    request_body(content = Rule, example = json!(super::examples::rule())),
+    responses((status = 403, body = ErrorBody), (status = 201, body = WithId<Rule>), (status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/segments/{sid}/rules/{rid}")]
 async fn put_rule(
@@ -212,13 +218,13 @@ async fn put_rule(
     Ok(saved(op::put_rule(&s, &c.0, &p.0, &p.1, body.0).await?))
 }
 
-#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 403, body = ErrorBody), (status = 200, body = WithId<Rule>), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/segments/{sid}/rules/{rid}")]
 async fn get_rule(s: Data<AppState>, c: Caller, p: Path<(String, String)>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::get_rule(&s, &c.0, &p.0, &p.1).await?))
 }
 
-#[utoipa::path(tag = "rules", params(("sid" = String, Path), PageQuery), responses((status = 200, body = Page<WithId<Rule>>)), security(("bearer" = [])))]
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), PageQuery), responses((status = 403, body = ErrorBody), (status = 200, body = Page<WithId<Rule>>)), security(("bearer" = [])))]
 #[get("/segments/{sid}/rules")]
 async fn list_rules(
     s: Data<AppState>,
@@ -229,7 +235,7 @@ async fn list_rules(
     Ok(HttpResponse::Ok().json(op::list_rules(&s, &c.0, &sid, &q.0).await?))
 }
 
-#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "rules", params(("sid" = String, Path), ("rid" = String, Path)), responses((status = 403, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/segments/{sid}/rules/{rid}")]
 async fn delete_rule(s: Data<AppState>, c: Caller, p: Path<(String, String)>) -> Result<HttpResponse, Error> {
     op::delete_rule(&s, &c.0, &p.0, &p.1).await?;
@@ -238,13 +244,13 @@ async fn delete_rule(s: Data<AppState>, c: Caller, p: Path<(String, String)>) ->
 
 // ---- settings ----
 
-#[utoipa::path(tag = "settings", responses((status = 200, body = Settings)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", responses((status = 403, body = ErrorBody), (status = 200, body = Settings)), security(("bearer" = [])))]
 #[get("/settings")]
 async fn get_settings(s: Data<AppState>, c: Caller) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::get_settings(&s, &c.0).await?))
 }
 
-#[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", request_body = Settings, responses((status = 403, body = ErrorBody), (status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)), security(("bearer" = [])))]
 #[put("/settings")]
 async fn put_settings(s: Data<AppState>, c: Caller, body: Body<Settings>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::put_settings(&s, &c.0, body.0).await?))

@@ -2,6 +2,7 @@
 
 mod assignments;
 mod config;
+mod examples;
 mod records;
 mod schedules;
 mod scripts;

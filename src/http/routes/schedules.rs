@@ -19,8 +19,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
 
 /// Creates (201) or replaces (200) a segment's schedule: runs at one or two local times
 /// on the listed days from the start date. The answer carries `next_run_at`.
-#[utoipa::path(tag = "schedules", request_body = ScheduleBody, params(("id" = String, Path, description = "segment id")),
-    responses((status = 201, body = ScheduleView), (status = 200, body = ScheduleView),
+#[utoipa::path(tag = "schedules",
+    request_body(content = ScheduleBody, example = json!({"start_date": "2026-11-24",
+        "days": ["mon", "tue", "wed", "thu", "fri"], "times": ["06:00", "14:00"], "timezone": "Europe/London"})),
+    params(("id" = String, Path, description = "segment id")),
+    responses((status = 403, body = ErrorBody), (status = 201, body = ScheduleView), (status = 200, body = ScheduleView),
         (status = 404, body = ErrorBody, description = "no such segment"), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[put("/segments/{id}/schedule")]
@@ -35,7 +38,7 @@ async fn put_schedule(
 
 /// A segment's schedule and its next run; 404 when the segment has none.
 #[utoipa::path(tag = "schedules", params(("id" = String, Path, description = "segment id")),
-    responses((status = 200, body = ScheduleView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 403, body = ErrorBody), (status = 200, body = ScheduleView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/segments/{id}/schedule")]
 async fn get_schedule(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     Ok(HttpResponse::Ok().json(op::get_schedule(&s, &c.0, &id).await?))
@@ -43,7 +46,7 @@ async fn get_schedule(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<
 
 /// Removes a segment's schedule.
 #[utoipa::path(tag = "schedules", params(("id" = String, Path, description = "segment id")),
-    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 403, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/segments/{id}/schedule")]
 async fn delete_schedule(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     op::delete_schedule(&s, &c.0, &id).await?;

@@ -18,7 +18,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// and, given samples, runs it. Compile and run-time errors are `script_error` (422)
 /// with `line`, `column` and `kind`. Needs a role that may configure segments or
 /// sequences, since it runs the script on the server.
-#[utoipa::path(tag = "scripts", request_body = ScriptCheck,
+#[utoipa::path(tag = "scripts",
+    request_body(content = ScriptCheck, example = json!({"kind": "condition", "source": "record.country == \"UK\"",
+        "record": {"record_type": "lead", "attributes": {"country": "UK"}}})),
     responses((status = 200, body = ScriptCheckAnswer), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/scripts/check")]

@@ -60,7 +60,7 @@ async fn metrics(
 }
 
 /// The calling token.
-#[utoipa::path(tag = "tokens", responses((status = 200, body = Principal), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "tokens", responses((status = 200, description = "the calling token", body = Principal)), security(("bearer" = [])))]
 #[get("/me")]
 async fn me(c: Caller) -> HttpResponse {
     HttpResponse::Ok().json(c.0)
@@ -69,6 +69,8 @@ async fn me(c: Caller) -> HttpResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateToken {
+    /// 1 to 256 characters, not all blank.
+    #[schema(min_length = 1, max_length = 256, pattern = "\\S")]
     pub name: String,
     pub role: Role,
 }
@@ -96,7 +98,7 @@ struct TokenList {
 }
 
 /// Revokes a token.
-#[utoipa::path(tag = "tokens", params(("id" = String, Path)), responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "tokens", params(("id" = String, Path)), responses((status = 204), (status = 403, body = ErrorBody)), security(("bearer" = [])))]
 #[delete("/tokens/{id}")]
 async fn delete_token(s: Data<AppState>, c: Caller, id: Path<String>) -> Result<HttpResponse, Error> {
     ops::config::delete_token(&s, &c.0, &id).await?;
