@@ -2,6 +2,7 @@
 //! OpenAPI document collected from the route annotations.
 
 pub mod admission;
+pub mod console;
 pub mod error;
 pub mod extract;
 mod methods;
@@ -49,6 +50,7 @@ pub fn app(
     state: Data<AppState>,
     metrics: Data<Metrics>,
     admission: Data<admission::Admission>,
+    console: Option<Data<console::Console>>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -67,6 +69,11 @@ pub fn app(
         .app_data(web::Data::new(api))
         .app_data(known)
         .route("/openapi.json", web::get().to(openapi_json))
+        .configure(|cfg| {
+            if let Some(console) = console {
+                console::configure(cfg, console);
+            }
+        })
         .default_service(web::to(|req: HttpRequest| async move {
             let method = req.method().to_string();
             let path = req.path().to_string();

@@ -6,6 +6,7 @@ mod auth;
 mod bench_w1;
 mod concurrency;
 mod config_api;
+mod console;
 mod crash;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
