@@ -5,10 +5,14 @@
 //! the actors or the store (tests/boundaries.rs).
 //!
 //! Layout: `session.rs` (sign-in, cookie, CSRF and origin checks), `assets.rs` (embedded
-//! files with ETags), one file per screen (`home.rs`).
+//! files with ETags), one file per screen (`home.rs`, `monitor.rs`, `record.rs`); `reasons.rs` holds the seeds' words
+//! and advice for each status reason.
 
 mod assets;
 mod home;
+mod monitor;
+mod reasons;
+mod record;
 pub mod session;
 
 use std::future::Future;
@@ -83,6 +87,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: Data<Console>) {
             .route("/logout", web::post().to(logout))
             .route("/assets/{path:.*}", web::get().to(assets::serve))
             .configure(home::configure)
+            .configure(monitor::configure)
+            .configure(record::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -3,6 +3,7 @@
 //! and reads pages as text.
 
 mod home;
+mod monitor;
 mod session;
 
 use std::time::Duration;
