@@ -78,7 +78,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: Data<Console>) {
                     .add((header::CACHE_CONTROL, "no-store"))
                     .add((header::X_FRAME_OPTIONS, "DENY"))
                     .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                    .add((header::REFERRER_POLICY, "no-referrer")),
+                    // Not `no-referrer`: with it a browser sends `Origin: null` on form posts, which the
+                    // origin check must refuse.
+                    .add((header::REFERRER_POLICY, "same-origin")),
             )
             .route("", web::get().to(home::page))
             .route("/", web::get().to(home::page))

@@ -215,6 +215,8 @@ fn every_console_answer_has_the_strict_headers_and_no_inline_script() {
         assert!(!csp.contains("unsafe"), "no unsafe-inline or unsafe-eval: {csp}");
         assert_eq!(p.header("cache-control"), Some("no-store"), "{p:?}");
         assert_eq!(p.header("x-content-type-options"), Some("nosniff"));
+        // `no-referrer` would make browsers send `Origin: null` on the console's own forms.
+        assert_eq!(p.header("referrer-policy"), Some("same-origin"));
         assert_inert(&p.text);
     }
     assert_eq!(pages[3].status, 404);
