@@ -41,3 +41,12 @@
   document.addEventListener("DOMContentLoaded", refresh);
   document.addEventListener("htmx:afterSettle", refresh);
 })();
+
+// Destructive forms ask first (data-confirm holds the question).
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    e.preventDefault();
+  }
+});

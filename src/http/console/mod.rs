@@ -5,7 +5,7 @@
 //! the actors or the store (tests/boundaries.rs).
 //!
 //! Layout: `session.rs` (sign-in, cookie, CSRF and origin checks), `assets.rs` (embedded
-//! files with ETags), one file per screen (`home.rs`, `monitor.rs`, `record.rs`); `reasons.rs` holds the seeds' words
+//! files with ETags), one file per screen (`home.rs`, `monitor.rs`, `record.rs`, `runs.rs`); `reasons.rs` holds the seeds' words
 //! and advice for each status reason.
 
 mod assets;
@@ -13,6 +13,7 @@ mod home;
 mod monitor;
 mod reasons;
 mod record;
+mod runs;
 pub mod session;
 
 use std::future::Future;
@@ -91,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: Data<Console>) {
             .configure(home::configure)
             .configure(monitor::configure)
             .configure(record::configure)
+            .configure(runs::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -4,6 +4,7 @@
 
 mod home;
 mod monitor;
+mod runs;
 mod session;
 
 use std::time::Duration;

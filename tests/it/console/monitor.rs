@@ -8,11 +8,11 @@ use super::{Browser, From};
 use crate::fixtures;
 use crate::helpers::{ADMIN, TestApp};
 
-const HOSTILE: &str = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+pub const HOSTILE: &str = "<img src=x onerror=alert(1)><script>alert(2)</script>";
 
 /// A UK segment with one round-robin rule over UK sellers, one seller at capacity 0,
 /// and `n` UK leads (the first named [`HOSTILE`]), all unassigned `sellers_at_capacity`.
-fn at_capacity(n: usize) -> TestApp {
+pub fn at_capacity(n: usize) -> TestApp {
     let app = TestApp::spawn();
     let mut seller = fixtures::seller();
     seller["capacity"] = json!(0);
