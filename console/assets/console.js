@@ -50,3 +50,13 @@ document.addEventListener("submit", function (e) {
     e.preventDefault();
   }
 });
+
+// Forms marked data-busy disable their buttons while the request is in flight.
+document.addEventListener("submit", function (e) {
+  var form = e.target;
+  if (!e.defaultPrevented && form.hasAttribute && form.hasAttribute("data-busy")) {
+    setTimeout(function () {
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  }
+});

@@ -5,10 +5,11 @@
 //! the actors or the store (tests/boundaries.rs).
 //!
 //! Layout: `session.rs` (sign-in, cookie, CSRF and origin checks), `assets.rs` (embedded
-//! files with ETags), one file per screen (`home.rs`, `monitor.rs`, `record.rs`, `runs.rs`); `reasons.rs` holds the seeds' words
+//! files with ETags), one file per screen (`home.rs`, `monitor.rs`, `record.rs`, `runs.rs`, `assign.rs`); `reasons.rs` holds the seeds' words
 //! and advice for each status reason.
 
 mod assets;
+mod assign;
 mod home;
 mod monitor;
 mod reasons;
@@ -93,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, console: Data<Console>) {
             .configure(monitor::configure)
             .configure(record::configure)
             .configure(runs::configure)
+            .configure(assign::configure)
             .default_service(web::to(not_found)),
     );
 }

@@ -2,6 +2,7 @@
 //! sends what a browser sends on the console's own forms (`Origin`, `Sec-Fetch-Site`)
 //! and reads pages as text.
 
+mod assign;
 mod home;
 mod monitor;
 mod runs;
