@@ -85,6 +85,8 @@ fn all() -> PageQuery {
 fn capacity_text(open: u64, available: Option<i64>) -> String {
     match available {
         None => format!("{open} open, no capacity limit"),
+        Some(a) if a < 0 => format!("{open} open, {} over capacity", -a),
+        Some(0) => format!("{open} open, at capacity"),
         Some(a) => format!("{open} open, {a} available"),
     }
 }

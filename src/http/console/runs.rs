@@ -121,6 +121,8 @@ struct RunsPage {
     record_type: String,
     summary: Summary,
     runs: Vec<RunRow>,
+    /// Only the htmx answer of Run now swaps the history out of band.
+    history: Option<Vec<RunRow>>,
     schedule: ScheduleForm,
     may_run: bool,
 }
@@ -137,6 +139,8 @@ pub struct Summary {
 #[template(path = "_run_summary.html")]
 struct SummaryFragment {
     summary: Summary,
+    /// The run history, swapped out of band (htmx) so that it shows the new run.
+    history: Option<Vec<RunRow>>,
 }
 
 #[derive(Template)]
@@ -258,6 +262,7 @@ async fn page(
         record_type: seg.segment.record_type.to_string(),
         summary,
         runs,
+        history: None,
         schedule,
         may_run: user.principal.role.allows(Permission::Configure),
     })
@@ -284,10 +289,13 @@ async fn run_now(
             ))
             .finish());
     }
-    let (mut summary, _) = summary(&s, &action.user, &id).await?;
+    let (mut summary, runs) = summary(&s, &action.user, &id).await?;
     summary.result = Some(result_text(&run));
     summary.failed = run.error.is_some();
-    render(&SummaryFragment { summary })
+    render(&SummaryFragment {
+        summary,
+        history: Some(runs),
+    })
 }
 
 /// The schedule form as the body `PUT /segments/{id}/schedule` takes.
@@ -356,6 +364,7 @@ async fn save_schedule(
                 record_type: seg.segment.record_type.to_string(),
                 summary,
                 runs,
+                history: None,
                 schedule,
                 may_run: true,
             };

@@ -49,6 +49,12 @@ fn run_now_assigns_the_backlog_after_capacity_is_raised_and_shows_the_result() {
         r.text
     );
     assert!(!r.text.contains("<html"), "a fragment");
+    assert!(
+        r.text.contains("id=\"run-history\" hx-swap-oob=\"true\""),
+        "the history follows: {}",
+        r.text
+    );
+    assert!(r.text.contains("Details of run run-"), "with the new run: {}", r.text);
     let runs = app.get("/api/v1/segments/uk/runs");
     assert_eq!(runs.body["items"][0]["trigger"], "manual", "{}", runs.text);
     assert_eq!(runs.body["items"][0]["assigned"], 3);
