@@ -15,6 +15,8 @@ use crate::auth::Auth;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::http::admission::Admission;
+use crate::http::console::Console;
+pub use crate::http::console::ConsoleOptions;
 use crate::http::metrics::Metrics;
 use crate::pipeline::catalog::SharedCatalog;
 use crate::scripting::Scripting;
@@ -38,6 +40,8 @@ pub struct ServeConfig {
     pub cache_bytes: usize,
     /// Bound of the request-body bytes worked on at once (see `http::admission`).
     pub max_inflight_bytes: usize,
+    /// The web console at `/console`; `None` turns it off (`ALLOT_CONSOLE=off`).
+    pub console: Option<ConsoleOptions>,
 }
 
 impl ServeConfig {
@@ -50,6 +54,7 @@ impl ServeConfig {
             workers: 0,
             cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
             max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+            console: Some(ConsoleOptions::default()),
         }
     }
 }
@@ -171,10 +176,14 @@ fn listen(
     metrics: actix_web::web::Data<Metrics>,
     admission: actix_web::web::Data<Admission>,
 ) -> Result<(Server, SocketAddr), StartError> {
+    // Shared by every worker, like the state: a session signed in on one is known to all.
+    let console = config
+        .console
+        .map(|options| actix_web::web::Data::new(Console::new(options)));
     // The factory runs once on each worker thread as it starts.
     let mut server = actix_web::HttpServer::new(move || {
         name_this_thread(c"allot-http");
-        crate::http::app(state.clone(), metrics.clone(), admission.clone())
+        crate::http::app(state.clone(), metrics.clone(), admission.clone(), console.clone())
     })
     .shutdown_timeout(10);
     if config.workers > 0 {

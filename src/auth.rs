@@ -127,7 +127,9 @@ pub struct Auth {
     by_hash: RwLock<HashMap<[u8; 32], Principal>>,
 }
 
-fn digest(secret: &str) -> [u8; 32] {
+/// The SHA-256 of a token's secret: what is stored, and what a console session keeps
+/// instead of the secret.
+pub fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
@@ -169,7 +171,13 @@ impl Auth {
     }
 
     pub fn authenticate(&self, bearer: &str) -> Result<Principal, Error> {
-        let hash = digest(bearer);
+        self.authenticate_digest(&digest(bearer))
+    }
+
+    /// The principal of the token whose secret has this [`digest`], while the token
+    /// exists: a console session checks it on every request, so revoking ends it.
+    pub fn authenticate_digest(&self, hash: &[u8; 32]) -> Result<Principal, Error> {
+        let hash = *hash;
         if let Some(admin) = &self.admin_token_hash
             && bool::from(admin.ct_eq(&hash))
         {

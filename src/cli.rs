@@ -35,6 +35,12 @@ pub struct ServeArgs {
     /// Log lines as text for a terminal, or as one JSON object a line for a collector.
     #[arg(long, env = "ALLOT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The web console at /console (`off` serves only the API).
+    #[arg(long, env = "ALLOT_CONSOLE", default_value = "on", value_parser = ["on", "off"])]
+    pub console: String,
+    /// How often console pages poll counts that change without a reload, in ms.
+    #[arg(long, env = "ALLOT_CONSOLE_POLL_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub console_poll_ms: u64,
 }
 
 /// The format of the log on stderr.
@@ -51,6 +57,10 @@ impl ServeArgs {
         config.workers = self.workers;
         config.cache_bytes = self.cache_mb.saturating_mul(1 << 20);
         config.max_inflight_bytes = self.max_inflight_mb.saturating_mul(1 << 20);
+        config.console = (self.console == "on").then(|| crate::app::ConsoleOptions {
+            poll_ms: self.console_poll_ms,
+            ..Default::default()
+        });
         config
     }
 }

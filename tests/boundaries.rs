@@ -179,6 +179,35 @@ fn every_module_imports_only_the_layers_below_it() {
     assert!(wrong.is_empty(), "imports across a boundary:\n{}", wrong.join("\n"));
 }
 
+/// The web console uses the API's operations, never the state owners or the store
+/// behind them: each of its actions calls the `ops` function its `/api/v1` route calls.
+#[test]
+fn the_console_reaches_state_only_through_the_operations() {
+    let console = src().join("http").join("console");
+    let mut wrong = Vec::new();
+    let mut files = 0;
+    for (file, text) in sources() {
+        if !file.starts_with(&console) {
+            continue;
+        }
+        files += 1;
+        for (name, line) in imports(&text) {
+            if name == "actors" || name == "store" {
+                wrong.push(format!("{}:{line}: the console imports `{name}`", file.display()));
+            }
+        }
+        if let Some(line) = names_crate(&text, "redb") {
+            wrong.push(format!("{}:{line}: the console names redb", file.display()));
+        }
+    }
+    assert!(files > 0, "the console's sources are under {}", console.display());
+    assert!(
+        wrong.is_empty(),
+        "console code past the operations:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_layers_have_no_circle() {
     // Each module may import only modules listed before it, so the table is a DAG.

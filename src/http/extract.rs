@@ -88,7 +88,10 @@ const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 /// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes, and reserves its bytes
 /// of the in-flight budget ([`Admission`]) for as long as the request lives.
-fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = Result<Vec<u8>, Error>> + use<> {
+pub(crate) fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Vec<u8>, Error>> + use<> {
     let declared = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)

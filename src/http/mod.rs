@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod admission;
+pub mod console;
 pub mod error;
 pub mod extract;
 mod methods;
@@ -51,6 +52,7 @@ pub fn app(
     state: Data<AppState>,
     metrics: Data<Metrics>,
     admission: Data<admission::Admission>,
+    console: Option<Data<console::Console>>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -69,6 +71,11 @@ pub fn app(
         .app_data(web::Data::new(api))
         .app_data(known)
         .route("/openapi.json", web::get().to(openapi_json))
+        .configure(|cfg| {
+            if let Some(console) = console {
+                console::configure(cfg, console);
+            }
+        })
         .default_service(web::to(|req: HttpRequest| async move {
             let method = req.method().to_string();
             let path = req.path().to_string();

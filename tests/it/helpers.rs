@@ -124,10 +124,24 @@ impl TestApp {
         app
     }
 
+    /// A server on a fresh temporary data directory, its configuration changed by `change`.
+    pub fn spawn_with(change: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().to_path_buf();
+        let mut app = TestApp::spawn_configured(&path, Utc::now(), change);
+        app.data = Some(dir);
+        app
+    }
+
     /// A server on `dir` (kept after stop), its clock standing at `now`.
     pub fn spawn_at(dir: &Path, now: DateTime<Utc>) -> TestApp {
+        TestApp::spawn_configured(dir, now, |_| {})
+    }
+
+    fn spawn_configured(dir: &Path, now: DateTime<Utc>, change: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let clock = Arc::new(ManualClock::new(now));
-        let config = config_for(dir, clock.clone());
+        let mut config = config_for(dir, clock.clone());
+        change(&mut config);
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix::System::new();

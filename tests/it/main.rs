@@ -7,6 +7,7 @@ mod authz_matrix;
 mod bench_w1;
 mod concurrency;
 mod config_api;
+mod console;
 mod crash;
 mod deferral;
 #[allow(dead_code)] // not every test module uses every fixture
