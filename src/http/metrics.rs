@@ -158,6 +158,23 @@ pub fn render_script_suspensions(total: u64, now: usize) -> String {
     out
 }
 
+pub fn render_deferred(total: u64, now: u64) -> String {
+    let mut out = String::new();
+    counter(
+        &mut out,
+        "allot_records_deferred_total",
+        "Records stored without being decided at once because their batch spent its time budget or their type was backlogged.",
+        total,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP allot_records_deferred Records stored and waiting to be decided in slices now."
+    );
+    let _ = writeln!(out, "# TYPE allot_records_deferred gauge");
+    let _ = writeln!(out, "allot_records_deferred {now}");
+    out
+}
+
 /// `allot_scheduled_runs_total{segment="..."}`: scheduled runs fired since start, for every
 /// segment with a schedule. Ids are `[A-Za-z0-9_.:-]`, so labels need no escaping.
 pub fn render_scheduled_runs(counts: &BTreeMap<crate::domain::Id, u64>) -> String {

@@ -43,6 +43,12 @@ impl PageQuery {
 
 /// Script suspensions for `/metrics`: how many scripts were suspended since start, and
 /// how many of the current catalog's scripts are suspended now.
+/// Records stored without being decided yet because their batch spent its time budget
+/// (or their type was backlogged): deferred since start, and waiting now.
+pub fn deferred_records() -> (u64, u64) {
+    crate::actors::records::deferred_counts()
+}
+
 pub fn script_suspensions(s: &crate::state::AppState) -> (u64, usize) {
     let catalog = s.catalog.current();
     let now = catalog

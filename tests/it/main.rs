@@ -8,6 +8,7 @@ mod bench_w1;
 mod concurrency;
 mod config_api;
 mod crash;
+mod deferral;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper

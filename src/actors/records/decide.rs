@@ -2,8 +2,8 @@
 //! the rows its owner changes write (history, counters, per-rule turns).
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
-use actix::prelude::*;
 use chrono::{DateTime, Utc};
 
 use super::RecordActor;
@@ -15,7 +15,8 @@ use crate::error::Error;
 use crate::pipeline::engine::{self, Env, Mode, OwnerChange, Presegmented};
 use crate::store::RuleTurn;
 
-/// The records of a batch after processing, and the owner changes among them.
+/// The records of a batch after processing (a prefix of them, when a budget stopped it),
+/// and the owner changes among them.
 pub(super) type Decided = (Vec<StoredRecord>, Vec<OwnerChangeOf>);
 
 /// An owner change of a processed record: record id, type, the change, its segment.
@@ -27,12 +28,17 @@ impl RecordActor {
     /// marked `server_error`, and the batch is decided again without it.
     /// `pre[i]`, when given, is `loaded[i]` segmented on the way in (used once: a batch
     /// decided again after a panic segments its records here).
+    ///
+    /// With a `budget`, it stops once that much time is spent (after one record at
+    /// least): the answer then holds the decided prefix, and the caller defers the rest.
     pub(super) fn decide(
         &mut self,
         loaded: &[(&StoredRecord, Mode)],
         mut pre: Vec<Option<Presegmented>>,
         now: DateTime<Utc>,
+        budget: Option<Duration>,
     ) -> Decided {
+        let started = Instant::now();
         let mut poisoned = HashSet::new();
         loop {
             let catalog = self.catalog.clone();
@@ -47,6 +53,9 @@ impl RecordActor {
             let mut changes = Vec::new();
             let mut panicked = None;
             for (i, (rec, mode)) in loaded.iter().enumerate() {
+                if i > 0 && budget.is_some_and(|b| started.elapsed() >= b) {
+                    break;
+                }
                 let mut rec = (*rec).clone();
                 if poisoned.contains(&i) {
                     rec.stage = Stage::Processed;
@@ -177,7 +186,7 @@ impl RecordActor {
             out
         };
         let refs: Vec<(&StoredRecord, Mode)> = loaded.iter().map(|(rec, _)| (rec, mode)).collect();
-        let (records, changes) = self.decide(&refs, Vec::new(), now);
+        let (records, changes) = self.decide(&refs, Vec::new(), now, None);
         drop(refs);
         let olds: Vec<Option<CurrentRow>> = loaded.into_iter().map(Some).collect();
         let mut extras = self.outcome_rows(&changes, now, by, actor);
@@ -189,22 +198,5 @@ impl RecordActor {
         let changed = changes.into_iter().map(|(id, ..)| id).collect();
         let batch = Batch::new(&olds, records, extras, self.book.next_assignment_seq, None)?;
         Ok((batch, changed))
-    }
-
-    /// Processes stored records (left in `to_be_processed`) and commits the outcome.
-    /// Call after a [`Self::after_barrier`], so that the store holds every queued batch.
-    pub(super) fn process_stored(&mut self, ids: Vec<Id>) -> ResponseActFuture<Self, Result<(), Error>> {
-        let now = self.clock.now();
-        match self.decide_stored(
-            &ids,
-            Mode::Process { resegment: true },
-            ChangedBy::Rule,
-            "system",
-            None,
-            now,
-        ) {
-            Ok((batch, _)) => Box::pin(self.commit(batch).map(|res, _, _| res.map(|_| ()))),
-            Err(e) => Box::pin(fut::ready(Err(e))),
-        }
     }
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::RecordActor;
 use super::batch::{Batch, Committed, CurrentRow};
+use super::deferred::INGEST_BUDGET;
 use crate::domain::config::RecordTypeSchema;
 use crate::domain::history::ChangedBy;
 use crate::domain::record::{RecordInput, Stage, StatusReason, StatusViewRef, StoredRecord, View};
@@ -147,8 +148,9 @@ fn merge(
 /// (the committed batch too, even when the answer shows the records as accepted):
 /// neither costs the actor's thread.
 pub struct Ingested {
-    /// The records as accepted (without `wait`); with `wait`, the batch's.
-    accepted: Option<Vec<StoredRecord>>,
+    /// The records to answer when not the batch's: as accepted (without `wait`), or
+    /// with deferred records as they were once decided (with `wait`).
+    shown: Option<Vec<StoredRecord>>,
     batch: Committed,
     positions: Vec<usize>,
     at: DateTime<Utc>,
@@ -164,7 +166,7 @@ impl Ingested {
     }
 
     fn records(&self) -> &[StoredRecord] {
-        self.accepted.as_deref().unwrap_or(&self.batch.records)
+        self.shown.as_deref().unwrap_or(&self.batch.records)
     }
 
     /// The status view of each input, in input order.
@@ -208,7 +210,8 @@ impl RecordActor {
     ///
     /// Without `wait` the answer is the acceptance receipt the contract describes: each
     /// record as accepted, in stage `to_be_processed`. Processing is already in the same
-    /// durable transaction, so a read after the answer finds the records processed.
+    /// durable transaction, so a read after the answer finds the records processed,
+    /// except those deferred because the batch spent its deciding budget (`deferred`).
     fn ingest(&mut self, msg: Ingest) -> Result<ResponseActFuture<Self, Result<Ingested, Error>>, Error> {
         let Ingest {
             records: inputs,
@@ -266,6 +269,11 @@ impl RecordActor {
             .filter(|&k| slots[k].merged.stage == Stage::ToBeProcessed)
             .collect();
         order.sort_by_key(|&k| slots[k].last_input);
+        // A type with records deferred queues behind them; the rest are decided until
+        // the budget is spent, and what is left is deferred too (see `deferred`).
+        let (mut deferring, order): (Vec<usize>, Vec<usize>) = order
+            .into_iter()
+            .partition(|&k| self.deferred.has(&slots[k].merged.record_type));
         let pre: Vec<Option<Presegmented>> = order.iter().map(|&k| slots[k].pre.take()).collect();
         let loaded: Vec<(&StoredRecord, Mode)> = order
             .iter()
@@ -278,9 +286,19 @@ impl RecordActor {
                 )
             })
             .collect();
-        let (decided, changes) = self.decide(&loaded, pre, now);
+        let (decided, changes) = self.decide(&loaded, pre, now, Some(INGEST_BUDGET));
         drop(loaded);
-        // Back in slot order: decided records, and closed ones as merged.
+        deferring.extend_from_slice(&order[decided.len()..]);
+        deferring.sort_by_key(|&k| slots[k].last_input);
+        for &k in &deferring {
+            self.deferred
+                .push(slots[k].merged.id.clone(), Some(slots[k].merged.record_type.clone()));
+        }
+        let waiting = (wait && !deferring.is_empty()).then(|| {
+            let ids = deferring.iter().map(|&k| slots[k].merged.id.clone()).collect();
+            (deferring, self.deferred.wait_for(ids))
+        });
+        // Back in slot order: decided records, and closed or deferred ones as merged.
         let mut decided_at: Vec<Option<StoredRecord>> = (0..slots.len()).map(|_| None).collect();
         for (k, rec) in order.into_iter().zip(decided) {
             decided_at[k] = Some(rec);
@@ -305,12 +323,35 @@ impl RecordActor {
             Some(self.next_record_seq),
         )?;
         let accepted = (!wait).then_some(accepted);
-        Ok(Box::pin(self.commit(batch).map(move |res, act, _| {
-            Ok(Ingested {
-                accepted,
-                batch: res?,
-                positions,
-                at: act.clock.now(),
+        let committed = self.commit(batch);
+        let Some((deferred_slots, done)) = waiting else {
+            return Ok(Box::pin(committed.map(move |res, act, _| {
+                Ok(Ingested {
+                    shown: accepted,
+                    batch: res?,
+                    positions,
+                    at: act.clock.now(),
+                })
+            })));
+        };
+        // `?wait=true` with deferred records: answer once they are decided and durable,
+        // with their rows as they are then.
+        Ok(Box::pin(committed.then(move |res, act, _| {
+            done.into_actor(act).map(move |_, act, _| {
+                let batch = res?;
+                let mut shown = batch.records.clone();
+                let stored = act.store.read()?.records()?;
+                for &k in &deferred_slots {
+                    if let Some((rec, _)) = act.current_record(&stored, &shown[k].id)? {
+                        shown[k] = rec;
+                    }
+                }
+                Ok(Ingested {
+                    shown: Some(shown),
+                    batch,
+                    positions,
+                    at: act.clock.now(),
+                })
             })
         })))
     }
@@ -321,41 +362,51 @@ impl Handler<Ingest> for RecordActor {
 
     /// Not atomic: the answer waits for the commit, the actor does not, so the next
     /// batch is decided while this one commits and concurrent ingests share a commit.
-    fn handle(&mut self, msg: Ingest, _: &mut Context<Self>) -> Self::Result {
-        match self.ingest(msg) {
+    fn handle(&mut self, msg: Ingest, ctx: &mut Context<Self>) -> Self::Result {
+        let answer = match self.ingest(msg) {
             Ok(answer) => answer,
             Err(e) => Box::pin(fut::ready(Err(e))),
-        }
+        };
+        self.schedule_deferred(ctx);
+        answer
     }
 }
 
 impl Handler<ResumePending> for RecordActor {
     type Result = AtomicResponse<Self, ()>;
 
+    /// Queues every record left in `to_be_processed` for deferred processing, oldest
+    /// first: decided in slices, so that a backlog left by a crash (or by slow scripts)
+    /// does not hold up the first requests after a start.
     fn handle(&mut self, _: ResumePending, _: &mut Context<Self>) -> Self::Result {
         AtomicResponse::new(self.after_barrier(|act| {
-            let page = act
-                .store
-                .read()
-                .and_then(|txn| txn.view_page(Scope::All, View::ToBeProcessed, None, BATCH));
-            let ids = match page {
-                Ok((ids, _)) => ids,
-                Err(e) => {
-                    tracing::error!(error = %e, "reading records to resume");
-                    return Box::pin(fut::ready(()));
+            let mut cursor: Option<Vec<u8>> = None;
+            let mut queued = 0usize;
+            loop {
+                let page = act
+                    .store
+                    .read()
+                    .and_then(|txn| txn.view_page(Scope::All, View::ToBeProcessed, cursor.as_deref(), BATCH));
+                let (ids, next) = match page {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading records to resume");
+                        break;
+                    }
+                };
+                for id in ids.into_iter().filter_map(|id| Id::parse("id", &id).ok()) {
+                    act.deferred.push(id, None);
+                    queued += 1;
                 }
-            };
-            if ids.is_empty() {
-                return Box::pin(fut::ready(()));
+                match next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
             }
-            let n = ids.len();
-            tracing::info!(records = n, "resuming records left to be processed");
-            let ids = ids.into_iter().filter_map(|id| Id::parse("id", &id).ok()).collect();
-            Box::pin(act.process_stored(ids).map(move |res, _, ctx| match res {
-                Ok(_) if n == BATCH => ctx.address().do_send(ResumePending),
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "resuming records failed"),
-            }))
+            if queued > 0 {
+                tracing::info!(records = queued, "resuming records left to be processed");
+            }
+            Box::pin(fut::ready(()).map(|_, act: &mut RecordActor, ctx| act.schedule_deferred(ctx)))
         }))
     }
 }

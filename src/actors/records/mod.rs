@@ -19,10 +19,13 @@
 //! - [`sellers`]: the configuration it holds (sellers, teams, queues, settings);
 //! - `batch`: the batch it commits, the pending overlay, barriers;
 //! - `decide`: the engine over a batch, and the rows its outcome writes;
+//! - `deferred`: records an ingest stored without deciding (its time budget was spent,
+//!   or its type was backlogged), decided later in slices;
 //! - [`ingest`], [`runs`], [`manual`], [`open`]: the messages that change records.
 
 mod batch;
 mod decide;
+mod deferred;
 pub mod ingest;
 pub mod manual;
 pub mod open;
@@ -46,6 +49,7 @@ use crate::pipeline::engine::Rng;
 use crate::scripting::Scripting;
 use crate::store::{Collection, Sequences, Store};
 
+pub use deferred::deferred_counts;
 pub use ingest::{BATCH, Ingest, Ingested};
 pub use manual::{EligibleSellers, ManualAssign};
 pub use open::SetOpen;
@@ -79,6 +83,8 @@ pub struct RecordActor {
     next_run_seq: u64,
     /// The catalog as the HTTP workers see it: kept equal to `catalog`.
     shared_catalog: SharedCatalog,
+    /// Records stored in `to_be_processed` and waiting to be decided (see `deferred`).
+    deferred: deferred::Deferred,
 }
 
 impl RecordActor {
@@ -114,6 +120,7 @@ impl RecordActor {
             next_record_seq: sequences.next_record,
             next_run_seq: sequences.next_run,
             shared_catalog: SharedCatalog::default(),
+            deferred: Default::default(),
         };
         actor.refresh_book();
         Ok(actor)

@@ -53,6 +53,8 @@ async fn metrics(
     }
     let (total, now) = ops::script_suspensions(&s);
     body.push_str(&crate::http::metrics::render_script_suspensions(total, now));
+    let (deferred_total, deferred_now) = ops::deferred_records();
+    body.push_str(&crate::http::metrics::render_deferred(deferred_total, deferred_now));
     body.push_str(&crate::http::admission::render(&admission));
     match ops::domain_figures(&s) {
         Ok(figures) => body.push_str(&crate::http::metrics::render_domain(&figures)),
