@@ -11,7 +11,9 @@
 //!   pattern the server parses;
 //! - schemas composed with `allOf` (a body plus what the server adds) are flattened into
 //!   one closed object: `additionalProperties: false` inside an `allOf` part refuses the
-//!   other parts' properties, so the answers failed their own schema.
+//!   other parts' properties, so the answers failed their own schema;
+//! - every response carries the `X-Request-Id` header; a `PUT` links to the operations
+//!   that read what it saved, a run to `GET /runs/{id}`.
 //!
 //! What a route must carry itself: its success responses with bodies, 403 when some role
 //! may not call it (`tests/it/authz_matrix.rs` checks both ways against the role table),
@@ -27,6 +29,7 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Value {
     add_constraints(&mut doc);
     bound_unsigned(&mut doc);
     add_links(&mut doc);
+    add_request_id_headers(&mut doc);
     flatten_all_of(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
@@ -190,6 +193,34 @@ fn add_links(doc: &mut Value) {
                     && !r.contains_key("$ref")
                 {
                     r.insert("links".into(), Value::Object(links.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Every answer carries `X-Request-Id` (`access.rs`): documented on every response.
+fn add_request_id_headers(doc: &mut Value) {
+    let header = json!({
+        "description": "The request's id: the client's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else one the server made.",
+        "required": true,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}
+    });
+    let add = |r: &mut Value| {
+        if let Value::Object(r) = r
+            && !r.contains_key("$ref")
+        {
+            entry_map(r, "headers").insert("X-Request-Id".into(), header.clone());
+        }
+    };
+    if let Some(Value::Object(components)) = doc.pointer_mut("/components/responses") {
+        components.values_mut().for_each(add);
+    }
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut() {
+                if let Some(Value::Object(rs)) = op.get_mut("responses") {
+                    rs.values_mut().for_each(add);
                 }
             }
         }
