@@ -64,6 +64,15 @@ fn add_components(doc: &mut Value) {
         }),
     );
     schemas.insert(
+        "TimeZone".into(),
+        json!({
+            "type": "string",
+            "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
+            "description": "An IANA time zone name, as the server's zone database knows it.",
+            "example": "Europe/London"
+        }),
+    );
+    schemas.insert(
         "View".into(),
         json!({
             "type": "string",
@@ -107,7 +116,10 @@ fn add_components(doc: &mut Value) {
 
 /// What the server checks that utoipa's attributes cannot say.
 fn add_constraints(doc: &mut Value) {
+    let zone = json!({"$ref": "#/components/schemas/TimeZone"});
     let patches = [
+        ("/components/schemas/ScheduleBody/properties/timezone", zone.clone()),
+        ("/components/schemas/Availability/properties/timezone", zone),
         // Distinct times: two equal times are refused.
         (
             "/components/schemas/ScheduleBody/properties/times",
