@@ -466,4 +466,35 @@ mod tests {
         let text = doc.to_string();
         assert!(!text.contains("allOf"), "{text}");
     }
+
+    #[test]
+    fn every_operation_documents_what_its_shape_can_answer() {
+        let doc = crate::http::openapi();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let has = |status: &str| op["responses"].get(status).is_some();
+                let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                assert_eq!(has("401"), secured, "{method} {path}: 401 exactly when secured");
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "422", "503"] {
+                        assert!(has(status), "{method} {path} takes a body: {status}");
+                    }
+                }
+                if path.contains('{') {
+                    assert!(has("404") && has("422"), "{method} {path} names an object");
+                }
+                assert!(has("500"), "{method} {path}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked} operations");
+        let unavailable = &doc["components"]["responses"]["Unavailable"];
+        assert!(unavailable["headers"].get("Retry-After").is_some(), "{unavailable}");
+        let unauthorized = &doc["components"]["responses"]["Unauthorized"];
+        assert!(
+            unauthorized["headers"].get("WWW-Authenticate").is_some(),
+            "{unauthorized}"
+        );
+    }
 }
