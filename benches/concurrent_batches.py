@@ -41,9 +41,9 @@ def call(url, method, path, body=None, timeout=300):
         req.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, resp.read(), dict(resp.headers)
+            return resp.status, resp.read(), {k.lower(): v for k, v in resp.headers.items()}
     except urllib.error.HTTPError as e:
-        return e.code, e.read(), dict(e.headers)
+        return e.code, e.read(), {k.lower(): v for k, v in e.headers.items()}
 
 
 def status_kib(pid, field):
@@ -77,6 +77,7 @@ def main():
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--batch-mb", type=float, default=15.5)
     p.add_argument("--settle", type=float, default=5.0)
+    p.add_argument("--retry", action="store_true", help="on 503, wait Retry-After and send again (as a client should)")
     p.add_argument("--extra", nargs="*", default=[], help="more options for `allot serve`")
     args = p.parse_args()
 
@@ -120,11 +121,15 @@ def main():
 
         def client(c):
             for body in bodies[c]:
-                status, _, headers = call(url, "POST", "/api/v1/records", body)
-                with lock:
-                    statuses[status] = statuses.get(status, 0) + 1
-                    if "Retry-After" in headers:
-                        retry_after.add(headers["Retry-After"])
+                while True:
+                    status, _, headers = call(url, "POST", "/api/v1/records", body)
+                    with lock:
+                        statuses[status] = statuses.get(status, 0) + 1
+                        if "retry-after" in headers:
+                            retry_after.add(headers["retry-after"])
+                    if status != 503 or not args.retry:
+                        break
+                    time.sleep(float(headers.get("retry-after", "1")))
 
         threading.Thread(target=sampler, daemon=True).start()
         started = time.perf_counter()

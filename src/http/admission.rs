@@ -7,18 +7,32 @@
 //! 503 `unavailable` with `Retry-After` (its body is read and dropped, so the client
 //! gets the answer instead of a broken pipe). The reservation lives in the request's
 //! extensions and is released when the request is done with.
+//!
+//! A body of declared length waits up to [`ADMISSION_WAIT`] for room before it is
+//! refused, reading nothing meanwhile (TCP holds the client back), so a burst of large
+//! batches is admitted a few at a time at full speed rather than refused outright.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
 
 /// Seconds a refused client is told to wait.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// How long a body of declared length waits for room before it is refused.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(5);
 
 /// The shared budget of request-body bytes in flight.
 pub struct Admission {
     limit: usize,
     in_flight: AtomicUsize,
     refused: AtomicU64,
+    /// Requests waiting for room now.
+    waiting: AtomicUsize,
+    /// Woken whenever a reservation gives bytes back.
+    released: Notify,
 }
 
 impl Admission {
@@ -29,6 +43,8 @@ impl Admission {
             limit: limit.max(super::extract::BODY_LIMIT),
             in_flight: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
+            released: Notify::new(),
         })
     }
 
@@ -39,6 +55,11 @@ impl Admission {
     /// Request-body bytes reserved now.
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests waiting for room now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Requests refused since start.
@@ -66,6 +87,30 @@ pub struct Reservation {
 }
 
 impl Reservation {
+    /// Takes `bytes` more of the budget, waiting up to `wait` for room; false (and
+    /// nothing taken) when there was none in time.
+    pub async fn grow_within(&mut self, bytes: usize, wait: Duration) -> bool {
+        if self.grow(bytes) {
+            return true;
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        let admission = self.admission.clone();
+        admission.waiting.fetch_add(1, Ordering::Relaxed);
+        let admitted = loop {
+            // Registered before the attempt, so that a release between the attempt and
+            // the wait is not missed.
+            let released = admission.released.notified();
+            if self.grow(bytes) {
+                break true;
+            }
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                break false;
+            }
+        };
+        admission.waiting.fetch_sub(1, Ordering::Relaxed);
+        admitted
+    }
+
     /// An empty reservation; grows with [`Reservation::grow`].
     pub fn new(admission: Arc<Admission>) -> Reservation {
         Reservation { admission, bytes: 0 }
@@ -92,6 +137,7 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         if self.bytes > 0 {
             self.admission.in_flight.fetch_sub(self.bytes, Ordering::AcqRel);
+            self.admission.released.notify_waiters();
         }
     }
 }
@@ -105,11 +151,15 @@ pub fn render(admission: &Admission) -> String {
          # HELP allot_inflight_request_bytes_limit The bound of request-body bytes in flight (--max-inflight-mb).\n\
          # TYPE allot_inflight_request_bytes_limit gauge\n\
          allot_inflight_request_bytes_limit {}\n\
+         # HELP allot_admission_waiting Requests waiting for room in the in-flight bound now.\n\
+         # TYPE allot_admission_waiting gauge\n\
+         allot_admission_waiting {}\n\
          # HELP allot_admission_refused_total Requests answered 503 because the in-flight bound was reached.\n\
          # TYPE allot_admission_refused_total counter\n\
          allot_admission_refused_total {}\n",
         admission.in_flight(),
         admission.limit(),
+        admission.waiting(),
         admission.refused()
     )
 }

@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::admission::{Admission, RETRY_AFTER_SECONDS, Reservation};
+use super::admission::{ADMISSION_WAIT, Admission, RETRY_AFTER_SECONDS, Reservation};
 use crate::auth::Principal;
 use crate::error::Error;
 use crate::json::{field_of, parse_json};
@@ -105,7 +105,7 @@ fn read_body(req: &HttpRequest, payload: &mut Payload) -> impl Future<Output = R
         // A declared length is reserved whole, at once: bodies that each held part of
         // the budget could otherwise all wait for more and none be admitted.
         let mut refused = match (reservation.as_mut(), declared) {
-            (Some(r), Some(n)) => !r.grow(n),
+            (Some(r), Some(n)) => !r.grow_within(n, ADMISSION_WAIT).await,
             _ => false,
         };
         let mut body = Vec::with_capacity(declared.unwrap_or(0).min(INITIAL_BODY_CAPACITY));

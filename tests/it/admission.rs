@@ -1,6 +1,7 @@
-//! Admission control: the request-body bytes in flight are bounded; past the bound a
-//! request is answered 503 `unavailable` with `Retry-After`, nothing is stored, bodiless
-//! requests are unaffected, and the budget comes back when the holders are done.
+//! Admission control: the request-body bytes in flight are bounded; a request past the
+//! bound waits for room a few seconds, then is answered 503 `unavailable` with
+//! `Retry-After`, nothing stored; bodiless requests are unaffected, and the budget comes
+//! back when the holders are done.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -121,4 +122,46 @@ fn past_the_in_flight_bound_requests_are_refused_with_retry_after_and_admitted_a
         "the same request is admitted once the budget is back: {}",
         admitted.text
     );
+}
+
+#[test]
+fn a_request_waiting_for_room_is_admitted_when_room_frees_within_the_wait() {
+    let app = TestApp::spawn();
+    let limit = gauge(&app, "allot_inflight_request_bytes_limit") as usize;
+    let holders: Vec<StalledUpload> = (0..limit / BODY_LIMIT).map(|i| StalledUpload::start(&app, i)).collect();
+    let held = holders.len() * BODY_LIMIT;
+    wait_until("the stalled uploads hold their reservations", 30, || {
+        gauge(&app, "allot_inflight_request_bytes") as usize == held
+    });
+    let refused_before = gauge(&app, "allot_admission_refused_total");
+    let body = serde_json::to_vec(&json!({"name": "Patient", "attributes": {"pad": "x".repeat(limit - held + 1)}}))
+        .expect("encode");
+    let base = app.base.clone();
+    let waiting = std::thread::spawn(move || {
+        let agent = crate::helpers::agent(Duration::from_secs(60));
+        let url = format!("{base}/api/v1/sellers/patient");
+        let result = agent
+            .put(&url)
+            .header("Authorization", &format!("Bearer {ADMIN}"))
+            .header("Content-Type", "application/json")
+            .send(&body[..]);
+        crate::helpers::answer("PUT", &url, result)
+    });
+    wait_until("the request waits for room", 30, || {
+        gauge(&app, "allot_admission_waiting") == 1
+    });
+    // One holder finishes while the request waits: its room goes to the request.
+    let mut holders = holders;
+    let first = holders.remove(0);
+    assert!(first.finish().contains(" 201 "));
+    let r = waiting.join().expect("the waiting client");
+    assert_eq!(r.status, 201, "admitted once room freed: {}", r.text);
+    assert_eq!(
+        gauge(&app, "allot_admission_refused_total"),
+        refused_before,
+        "nothing refused"
+    );
+    for holder in holders {
+        assert!(holder.finish().contains(" 201 "));
+    }
 }
