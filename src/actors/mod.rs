@@ -10,6 +10,7 @@
 //! - [`history::HistoryActor`]: run history and assignment history;
 //! - [`table`]: the configuration tables actors hold, and their generic messages.
 
+pub mod figures;
 pub mod history;
 pub mod records;
 pub mod scheduler;

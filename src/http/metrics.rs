@@ -1,4 +1,5 @@
-//! Prometheus text metrics: request counts and latency histograms per route, the store
+//! Prometheus text metrics: request counts and latency histograms per route (bounded
+//! labels: a fixed method set, route templates), the domain figures, the store
 //! writer's group-commit figures, scheduled runs per segment and script suspensions.
 
 use std::collections::BTreeMap;
@@ -27,7 +28,11 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// `method` is one of a fixed set (others count as `OTHER`) and `route` a route
+    /// template or `unmatched`, so that no client can add series.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        const METHODS: [&str; 7] = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+        let method = METHODS.iter().find(|m| **m == method).copied().unwrap_or("OTHER");
         let Ok(mut map) = self.requests.lock() else { return };
         let s = map.entry((method.to_string(), route.to_string(), status)).or_default();
         s.count += 1;
@@ -181,6 +186,68 @@ pub fn render_scheduled_runs(counts: &BTreeMap<crate::domain::Id, u64>) -> Strin
     let _ = writeln!(out, "# TYPE allot_scheduled_runs_total counter");
     for (segment, n) in counts {
         let _ = writeln!(out, "allot_scheduled_runs_total{{segment=\"{segment}\"}} {n}");
+    }
+    out
+}
+
+/// The domain's figures (`ops::domain_figures`): unassigned records per record type and
+/// segment, automatic outcomes by status reason, run durations by run status. Record
+/// types and ids are `[a-z0-9_]` and `[A-Za-z0-9_.:-]`: labels need no escaping, and
+/// there are as many as configured segments and types, not as many as requests.
+pub fn render_domain(f: &crate::ops::DomainFigures) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP allot_unassigned_records Open processed records without an owner, per record type."
+    );
+    let _ = writeln!(out, "# TYPE allot_unassigned_records gauge");
+    for (t, n) in &f.unassigned_by_type {
+        let _ = writeln!(out, "allot_unassigned_records{{record_type=\"{t}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP allot_segment_unassigned_records Open processed records without an owner, per segment."
+    );
+    let _ = writeln!(out, "# TYPE allot_segment_unassigned_records gauge");
+    for (t, seg, n) in &f.unassigned_by_segment {
+        let _ = writeln!(
+            out,
+            "allot_segment_unassigned_records{{record_type=\"{t}\",segment=\"{seg}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP allot_record_outcomes_total Records decided automatically (ingest, update, run), by the status reason they got."
+    );
+    let _ = writeln!(out, "# TYPE allot_record_outcomes_total counter");
+    for (reason, n) in &f.outcomes {
+        let _ = writeln!(out, "allot_record_outcomes_total{{status_reason=\"{reason}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP allot_run_duration_seconds Reassignment runs by how long they took, per run status."
+    );
+    let _ = writeln!(out, "# TYPE allot_run_duration_seconds histogram");
+    for (status, r) in &f.runs {
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+        for (i, bound) in crate::ops::RUN_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "allot_run_duration_seconds_bucket{{status=\"{status}\",le=\"{bound}\"}} {}",
+                load(&r.buckets[i])
+            );
+        }
+        let count = load(&r.count);
+        let _ = writeln!(
+            out,
+            "allot_run_duration_seconds_bucket{{status=\"{status}\",le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "allot_run_duration_seconds_sum{{status=\"{status}\"}} {}",
+            load(&r.millis) as f64 / 1e3
+        );
+        let _ = writeln!(out, "allot_run_duration_seconds_count{{status=\"{status}\"}} {count}");
     }
     out
 }

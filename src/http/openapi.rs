@@ -11,7 +11,9 @@
 //!   pattern the server parses;
 //! - schemas composed with `allOf` (a body plus what the server adds) are flattened into
 //!   one closed object: `additionalProperties: false` inside an `allOf` part refuses the
-//!   other parts' properties, so the answers failed their own schema.
+//!   other parts' properties, so the answers failed their own schema;
+//! - every response carries the `X-Request-Id` header; a `PUT` links to the operations
+//!   that read what it saved, a run to `GET /runs/{id}`.
 //!
 //! What a route must carry itself: its success responses with bodies, 403 when some role
 //! may not call it (`tests/it/authz_matrix.rs` checks both ways against the role table),
@@ -27,6 +29,7 @@ pub fn finish(api: &utoipa::openapi::OpenApi) -> Value {
     add_constraints(&mut doc);
     bound_unsigned(&mut doc);
     add_links(&mut doc);
+    add_request_id_headers(&mut doc);
     flatten_all_of(&mut doc);
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for item in paths.values_mut() {
@@ -58,6 +61,15 @@ fn add_components(doc: &mut Value) {
             "type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[a-z][a-z0-9_]*$",
             "description": "A lower-case identifier such as `lead`.",
             "example": "lead"
+        }),
+    );
+    schemas.insert(
+        "TimeZone".into(),
+        json!({
+            "type": "string",
+            "enum": chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect::<Vec<_>>(),
+            "description": "An IANA time zone name, as the server's zone database knows it.",
+            "example": "Europe/London"
         }),
     );
     schemas.insert(
@@ -104,7 +116,10 @@ fn add_components(doc: &mut Value) {
 
 /// What the server checks that utoipa's attributes cannot say.
 fn add_constraints(doc: &mut Value) {
+    let zone = json!({"$ref": "#/components/schemas/TimeZone"});
     let patches = [
+        ("/components/schemas/ScheduleBody/properties/timezone", zone.clone()),
+        ("/components/schemas/Availability/properties/timezone", zone),
         // Distinct times: two equal times are refused.
         (
             "/components/schemas/ScheduleBody/properties/times",
@@ -190,6 +205,34 @@ fn add_links(doc: &mut Value) {
                     && !r.contains_key("$ref")
                 {
                     r.insert("links".into(), Value::Object(links.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Every answer carries `X-Request-Id` (`access.rs`): documented on every response.
+fn add_request_id_headers(doc: &mut Value) {
+    let header = json!({
+        "description": "The request's id: the client's `X-Request-Id` when it is 1 to 128 visible ASCII characters, else one the server made.",
+        "required": true,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]+$"}
+    });
+    let add = |r: &mut Value| {
+        if let Value::Object(r) = r
+            && !r.contains_key("$ref")
+        {
+            entry_map(r, "headers").insert("X-Request-Id".into(), header.clone());
+        }
+    };
+    if let Some(Value::Object(components)) = doc.pointer_mut("/components/responses") {
+        components.values_mut().for_each(add);
+    }
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        for item in paths.values_mut().filter_map(Value::as_object_mut) {
+            for op in item.values_mut() {
+                if let Some(Value::Object(rs)) = op.get_mut("responses") {
+                    rs.values_mut().for_each(add);
                 }
             }
         }
@@ -422,5 +465,36 @@ mod tests {
         let doc = crate::http::openapi();
         let text = doc.to_string();
         assert!(!text.contains("allOf"), "{text}");
+    }
+
+    #[test]
+    fn every_operation_documents_what_its_shape_can_answer() {
+        let doc = crate::http::openapi();
+        let mut checked = 0;
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let has = |status: &str| op["responses"].get(status).is_some();
+                let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                assert_eq!(has("401"), secured, "{method} {path}: 401 exactly when secured");
+                if op.get("requestBody").is_some() {
+                    for status in ["400", "413", "422", "503"] {
+                        assert!(has(status), "{method} {path} takes a body: {status}");
+                    }
+                }
+                if path.contains('{') {
+                    assert!(has("404") && has("422"), "{method} {path} names an object");
+                }
+                assert!(has("500"), "{method} {path}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 40, "{checked} operations");
+        let unavailable = &doc["components"]["responses"]["Unavailable"];
+        assert!(unavailable["headers"].get("Retry-After").is_some(), "{unavailable}");
+        let unauthorized = &doc["components"]["responses"]["Unauthorized"];
+        assert!(
+            unauthorized["headers"].get("WWW-Authenticate").is_some(),
+            "{unauthorized}"
+        );
     }
 }

@@ -8,11 +8,11 @@ use crate::actors::history::ListAssignments;
 use crate::actors::mailbox;
 use crate::actors::records::{EligibleSellers, ManualAssign};
 use crate::auth::{Permission, Principal};
-use crate::domain::Id;
 use crate::domain::Page;
 use crate::domain::history::{AssignResult, HistoryEntry, HistoryFilter};
 use crate::domain::record::{Owner, OwnerKind};
 use crate::domain::seller::EligibleSeller;
+use crate::domain::{Id, RecordType};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -100,6 +100,17 @@ pub struct HistoryQuery {
 pub async fn history(s: &AppState, who: &Principal, q: HistoryQuery) -> Result<Page<HistoryEntry>, Error> {
     who.require(Permission::ReadConfig)?;
     let limit = PageQuery::limit_of(q.limit)?;
+    // A filter that no entry could match is a typo: refused, as the document says, not
+    // answered with an empty page.
+    if let Some(t) = &q.record_type {
+        RecordType::parse("record_type", t)?;
+    }
+    if let Some(id) = &q.record_id {
+        Id::parse("record_id", id)?;
+    }
+    if let Some(id) = &q.seller_id {
+        Id::parse("seller_id", id)?;
+    }
     s.history
         .send(ListAssignments {
             filter: HistoryFilter {

@@ -65,3 +65,64 @@ pub fn script_suspensions(s: &crate::state::AppState) -> (u64, usize) {
         .count();
     (crate::scripting::suspensions_total(), now)
 }
+
+/// What `/metrics` shows of the domain: unassigned records per record type and per
+/// segment (read from the store's view counts, so every acknowledged change is in), the
+/// automatic outcomes by status reason and the run-duration histograms.
+pub struct DomainFigures {
+    pub unassigned_by_type: Vec<(String, u64)>,
+    /// (record type, segment id, unassigned)
+    pub unassigned_by_segment: Vec<(String, String, u64)>,
+    pub outcomes: Vec<(String, u64)>,
+    pub runs: Vec<(String, &'static crate::actors::figures::RunFigures)>,
+}
+
+pub fn domain_figures(s: &crate::state::AppState) -> Result<DomainFigures, Error> {
+    use crate::domain::record::View;
+    use crate::store::Scope;
+    let catalog = s.catalog.current();
+    let txn = s.store.read()?;
+    let mut types: std::collections::BTreeSet<String> = catalog
+        .segments
+        .values()
+        .map(|seg| seg.segment.record_type.to_string())
+        .collect();
+    types.extend(txn.record_types_with_records()?.into_iter().map(|t| t.to_string()));
+    let mut unassigned_by_type = Vec::with_capacity(types.len());
+    for t in types {
+        let n = txn.view_count(Scope::Type(&t), View::Unassigned)?;
+        unassigned_by_type.push((t, n));
+    }
+    let mut unassigned_by_segment = Vec::with_capacity(catalog.segments.len());
+    for seg in catalog.segments.values() {
+        let n = txn.view_count(Scope::Segment(seg.id.as_str()), View::Unassigned)?;
+        unassigned_by_segment.push((seg.segment.record_type.to_string(), seg.id.to_string(), n));
+    }
+    unassigned_by_segment.sort();
+    // The snake_case names the API writes (fixed sets: enum variants).
+    let name = |v: serde_json::Value| v.as_str().unwrap_or("unknown").to_string();
+    let outcomes = crate::actors::figures::outcomes()
+        .into_iter()
+        .map(|(r, n)| (name(serde_json::to_value(r).unwrap_or_default()), n))
+        .collect();
+    let runs = [
+        crate::domain::run::RunStatus::Succeeded,
+        crate::domain::run::RunStatus::Failed,
+    ]
+    .into_iter()
+    .map(|st| {
+        (
+            name(serde_json::to_value(st).unwrap_or_default()),
+            crate::actors::figures::runs(st),
+        )
+    })
+    .collect();
+    Ok(DomainFigures {
+        unassigned_by_type,
+        unassigned_by_segment,
+        outcomes,
+        runs,
+    })
+}
+
+pub use crate::actors::figures::RUN_BUCKETS;

@@ -174,3 +174,64 @@ fn json_access_log_with_request_ids_and_refusals_logged_without_secrets() {
     assert_eq!(unauthorized[0]["level"], "INFO");
     assert_eq!(unauthorized[0]["fields"]["status"], 401);
 }
+
+/// The value of the `/metrics` line that starts with `series` (name and labels).
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+}
+
+#[test]
+fn metrics_show_unassigned_records_outcomes_and_run_durations_with_bounded_labels() {
+    let app = crate::helpers::TestApp::spawn();
+    let segment = serde_json::json!({"name": "All leads", "record_type": "lead", "priority": 1});
+    assert!(app.put("/api/v1/segments/all-leads", segment).status < 300);
+    let records: Vec<Value> = (0..3)
+        .map(|i| serde_json::json!({"id": format!("m-{i}"), "record_type": "lead", "attributes": {}}))
+        .collect();
+    let r = app.post("/api/v1/records?wait=true", serde_json::json!({ "records": records }));
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.body["records"][0]["status_reason"], "no_assignment_rule");
+    let r = app.post("/api/v1/segments/all-leads/runs", serde_json::json!({}));
+    assert_eq!(r.status, 201, "{}", r.text);
+    // A method outside the fixed set must not become a label of its own.
+    // (Raw: HTTP clients refuse to send an unknown method.)
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    std::io::Write::write_all(
+        &mut conn,
+        b"BREW /api/v1/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .expect("send");
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+
+    let text = app.request("GET", "/metrics", None, None).text;
+    assert_eq!(
+        metric(&text, r#"allot_unassigned_records{record_type="lead"}"#),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            r#"allot_segment_unassigned_records{record_type="lead",segment="all-leads"}"#
+        ),
+        Some(3.0)
+    );
+    // Counters are per process, and tests share it: at least this test's decisions.
+    let outcomes = metric(
+        &text,
+        r#"allot_record_outcomes_total{status_reason="no_assignment_rule"}"#,
+    );
+    assert!(
+        outcomes.is_some_and(|n| n >= 6.0),
+        "3 ingested and 3 run again: {outcomes:?}"
+    );
+    let runs = metric(&text, r#"allot_run_duration_seconds_count{status="succeeded"}"#);
+    assert!(runs.is_some_and(|n| n >= 1.0), "{runs:?}");
+    assert!(text.contains(r#"allot_run_duration_seconds_bucket{status="succeeded",le="+Inf"}"#));
+    assert!(!text.contains("BREW"), "an unknown method is counted as OTHER");
+    assert!(text.contains(r#"method="OTHER""#));
+}

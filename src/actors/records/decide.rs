@@ -86,6 +86,9 @@ impl RecordActor {
                 }
             }
             let Some(i) = panicked else {
+                for reason in records.iter().filter_map(|r| r.status_reason) {
+                    crate::actors::figures::note_outcome(reason);
+                }
                 return (records, changes);
             };
             tracing::error!(record = %loaded[i].0.id, "record processing panicked; the record is marked server_error");

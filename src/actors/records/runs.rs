@@ -149,6 +149,7 @@ impl RecordActor {
                 let elapsed = started.elapsed();
                 run.duration_ms = elapsed.as_millis() as u64;
                 run.finished_at = started_at + chrono::Duration::from_std(elapsed).unwrap_or_default();
+                crate::actors::figures::note_run(run.status, run.duration_ms);
             }
             run.unassigned = run.considered - run.assigned;
             // The row in progress carries the counts; the finished one the records too.
@@ -218,6 +219,7 @@ impl RecordActor {
                 .collect(),
             ..run
         };
+        crate::actors::figures::note_run(failed.status, failed.duration_ms);
         let batch = Batch::finished_run(failed, seq, self.book.next_assignment_seq);
         let (batch_no, batch) = self.queue(batch, &done_tx);
         let mut one: InFlight<()> = InFlight::from([(batch_no, batch, ())]);

@@ -56,6 +56,11 @@ async fn metrics(
     let (deferred_total, deferred_now) = ops::deferred_records();
     body.push_str(&crate::http::metrics::render_deferred(deferred_total, deferred_now));
     body.push_str(&crate::http::admission::render(&admission));
+    match ops::domain_figures(&s) {
+        Ok(figures) => body.push_str(&crate::http::metrics::render_domain(&figures)),
+        // The store's read failed: the rest of the scrape is still worth having.
+        Err(e) => tracing::error!(error = %e, "reading the domain figures for /metrics"),
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }
 

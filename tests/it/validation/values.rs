@@ -347,3 +347,55 @@ fn list_limits_are_checked() {
     let r = app.get("/api/v1/segments?record_type=lead&after=nonsense");
     assert_invalid(&r, "after", "a cursor that is not one");
 }
+
+/// Values schemathesis found accepted past the document's bounds (issue #10), and what
+/// JSON Schema's `integer` allows that the server refused.
+#[test]
+fn values_past_the_documents_bounds_are_refused_and_integral_numbers_taken() {
+    let app = TestApp::spawn();
+    for hours in [0, 8761, 4_000_000_000u64] {
+        let r = app.put(
+            "/api/v1/sequences/x",
+            with(fixtures::sequence(), "/steps/1/wait_hours", json!(hours)),
+        );
+        assert_invalid(&r, "steps[1].wait_hours", &format!("wait_hours {hours}"));
+    }
+    let r = app.put(
+        "/api/v1/sequences/x",
+        with(fixtures::sequence(), "/steps/1/wait_hours", json!(8760)),
+    );
+    assert!(r.status < 300, "a year's wait is taken: {}", r.text);
+    // A capacity past a billion made available_capacity overflow to a negative number.
+    let r = app.put(
+        "/api/v1/sellers/x",
+        with(fixtures::seller(), "/capacity", json!(9_223_372_036_854_775_808u64)),
+    );
+    assert_invalid(&r, "capacity", "a capacity past i64");
+    let r = app.put(
+        "/api/v1/sellers/x",
+        with(fixtures::seller(), "/capacity", json!(1_000_000_001u64)),
+    );
+    assert_invalid(&r, "capacity", "a capacity past a billion");
+    // A name is counted in characters, as the document's maxLength counts.
+    let r = app.put(
+        "/api/v1/sellers/x",
+        with(fixtures::seller(), "/name", json!("é".repeat(256))),
+    );
+    assert_eq!(r.status, 201, "256 two-byte characters are a name: {}", r.text);
+    // 500.0 is an integer in JSON Schema; 500.5 is not.
+    let r = app.put("/api/v1/settings", json!({"max_records_per_run": 500.0}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["max_records_per_run"], 500);
+    let r = app.put("/api/v1/settings", json!({"max_records_per_run": 500.5}));
+    assert_invalid(&r, "max_records_per_run", "500.5 records");
+    // History filters that no entry could match are typos.
+    for (query, field) in [
+        ("record_type=", "record_type"),
+        ("record_type=Lead", "record_type"),
+        ("record_id=%C2%B9", "record_id"),
+        ("seller_id=a%20b", "seller_id"),
+    ] {
+        let r = app.get(&format!("/api/v1/assignments?{query}"));
+        assert_invalid(&r, field, query);
+    }
+}
