@@ -68,13 +68,13 @@ pub(super) struct WriterHandle {
     thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
-pub(super) fn spawn(db: Arc<redb::Database>) -> WriterHandle {
+pub(super) fn spawn(db: Arc<redb::Database>, events: Arc<tokio::sync::watch::Sender<u64>>) -> WriterHandle {
     let (tx, rx) = mpsc::channel::<Msg>();
     let stats = Arc::new(WriterStats::default());
     let thread_stats = stats.clone();
     let spawned = std::thread::Builder::new()
         .name("allot-writer".into())
-        .spawn(move || run(db, rx, thread_stats));
+        .spawn(move || run(db, rx, thread_stats, events));
     let thread = match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -199,7 +199,12 @@ impl WriterHandle {
     }
 }
 
-fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
+fn run(
+    db: Arc<redb::Database>,
+    rx: mpsc::Receiver<Msg>,
+    stats: Arc<WriterStats>,
+    events: Arc<tokio::sync::watch::Sender<u64>>,
+) {
     let mut closing = false;
     // Chained jobs of an epoch below this one fail without running.
     let mut min_epoch = 0u64;
@@ -220,6 +225,10 @@ fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>
             }
         }
         commit_group(&db, group, &stats, &mut min_epoch);
+        // Wakes the feed's long polls once the events are durable.
+        if let Some(last) = super::events::take_last_written() {
+            events.send_replace(last);
+        }
     }
 }
 
@@ -239,6 +248,7 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
         .collect();
     // Each pass either commits or excludes at least one more failing job.
     let outcome = loop {
+        super::events::reset_last_written();
         let txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => break Err(StoreError::from(e)),
@@ -284,6 +294,7 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
             stats.batch_buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
+            super::events::reset_last_written();
             stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, jobs = jobs.len(), "group commit failed");
             for (job, fate) in &jobs {

@@ -7,6 +7,7 @@ mod bench_w1;
 mod concurrency;
 mod config_api;
 mod crash;
+mod feed;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
@@ -15,9 +16,12 @@ mod history;
 mod manual;
 mod persistence;
 mod pipeline;
+#[allow(dead_code)] // not every test uses every part of the receiver
+mod receiver;
 mod runs;
 mod schedules;
 mod scripts_at_save;
 mod scripts_check;
 mod validation;
+mod webhooks;
 mod work;

@@ -2,6 +2,7 @@
 
 mod assignments;
 mod config;
+mod integration;
 mod records;
 mod schedules;
 mod scripts;
@@ -33,6 +34,7 @@ fn configure_api(cfg: &mut ServiceConfig) {
     assignments::configure(cfg);
     schedules::configure(cfg);
     scripts::configure(cfg);
+    integration::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.
