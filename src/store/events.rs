@@ -168,3 +168,65 @@ impl ReadTxn {
         Ok(meta.get("next_event")?.map(|v| v.value()).unwrap_or(1) - 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::domain::event::{ConfigAction, EventType};
+    use crate::store::Store;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("runtime: {e}"))
+            .block_on(f)
+    }
+
+    /// Events are numbered in commit order across jobs; pruning deletes the oldest by
+    /// age only; a commit that wrote events is published to the feed's waiters.
+    #[test]
+    fn events_are_numbered_in_commit_order_and_pruned_by_age() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("open: {e}"));
+        let mut published = store.subscribe_events();
+        fn day(d: i64) -> DateTime<Utc> {
+            Utc.timestamp_opt(1_800_000_000 + d * 86_400, 0)
+                .single()
+                .unwrap_or_default()
+        }
+        fn event(d: i64, id: &str) -> NewEvent {
+            NewEvent::config_changed("seller", id, ConfigAction::Created, day(d))
+        }
+        let first = store.write(move |txn| txn.append_events(&[event(0, "a"), event(1, "b")]));
+        let second = store.write(move |txn| txn.append_events(&[event(5, "c")]));
+        block_on(async {
+            first.await.unwrap_or_else(|e: StoreError| panic!("{e}"));
+            second.await.unwrap_or_else(|e: StoreError| panic!("{e}"));
+        });
+        assert_eq!(*published.borrow_and_update(), 3, "the last committed id is published");
+        let txn = store.read().unwrap_or_else(|e| panic!("{e}"));
+        let (all, scanned) = txn.events(0, EventTypes::all(), 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(all.iter().map(|e| e.id).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(scanned, 3);
+        assert!(all[2].json().contains("\"id\":\"c\""), "{}", all[2].json());
+        let (none, _) = txn
+            .events(0, EventTypes::of([EventType::RunFinished]), 10)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(none.is_empty());
+        drop(txn);
+
+        // Older than day 2: the first two go, the third stays.
+        let cutoff = day(2) - Duration::seconds(1);
+        let pruned = block_on(store.write(move |txn| txn.prune_events(cutoff, 100))).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(pruned, 2, "the last pruned id");
+        let txn = store.read().unwrap_or_else(|e| panic!("{e}"));
+        let (left, _) = txn.events(0, EventTypes::all(), 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(left.iter().map(|e| e.id).collect::<Vec<_>>(), [3]);
+        assert_eq!(txn.last_event_id().unwrap_or(0), 3, "numbering is not reset by pruning");
+        drop(txn);
+        store.close();
+    }
+}
