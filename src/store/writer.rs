@@ -224,15 +224,17 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_group(&db, group, &stats, &mut min_epoch);
-        // Wakes the feed's long polls once the events are durable.
-        if let Some(last) = super::events::take_last_written() {
-            events.send_replace(last);
-        }
+        commit_group(&db, group, &stats, &mut min_epoch, &events);
     }
 }
 
-fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_epoch: &mut u64) {
+fn commit_group(
+    db: &redb::Database,
+    group: Vec<Job>,
+    stats: &WriterStats,
+    min_epoch: &mut u64,
+    events: &tokio::sync::watch::Sender<u64>,
+) {
     let started = std::time::Instant::now();
     // Chained jobs of an epoch already broken do not run at all.
     let mut jobs: Vec<(Job, Fate)> = group
@@ -282,6 +284,11 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
     let included = jobs.iter().filter(|(_, fate)| *fate == Fate::Included).count() as u64;
     match &outcome {
         Ok(()) => {
+            // Wakes the feed's long polls once the events are durable, before any job
+            // of the group is answered.
+            if let Some(last) = super::events::take_last_written() {
+                events.send_replace(last);
+            }
             stats.commits.fetch_add(1, Ordering::Relaxed);
             stats.jobs.fetch_add(included, Ordering::Relaxed);
             stats
