@@ -31,6 +31,8 @@ const MAX_PENDING: usize = 10_000;
 const MAX_ANSWER: usize = 16 << 10;
 /// A delivery not answered within this is a failed attempt.
 pub const REQUEST_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// The delivery thread's nice value.
+const DELIVERY_NICE: i32 = 10;
 /// How often the feed is pruned.
 const PRUNE_EVERY: StdDuration = StdDuration::from_secs(600);
 
@@ -73,6 +75,11 @@ impl DeliveryHandle {
         let spawned = std::thread::Builder::new()
             .name("allot-webhooks".into())
             .spawn(move || {
+                // Deliveries are background work: when both cores are busy, ingest and
+                // processing go first (a nice value for this thread only).
+                if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), DELIVERY_NICE) {
+                    tracing::warn!(error = %e, "could not lower the webhook thread's priority");
+                }
                 let system = actix::System::new();
                 system.block_on(run(store, rx));
             });
