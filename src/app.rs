@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
 
+use crate::actors::delivery::DeliveryHandle;
 use crate::actors::history::HistoryActor;
 use crate::actors::records::RecordActor;
 use crate::actors::scheduler::{SchedulerActor, StopScheduler};
@@ -74,6 +75,7 @@ pub struct Application {
     server: Server,
     store: Store,
     scheduler: Addr<SchedulerActor>,
+    delivery: DeliveryHandle,
     arbiters: Vec<Arbiter>,
     /// The secret of the administrator token made at first start, to print once.
     pub first_admin_token: Option<String>,
@@ -117,6 +119,7 @@ impl Application {
         let scheduler = SchedulerActor::start_in_arbiter(&arbiters[2].handle(), |_| scheduler_actor);
         let history = HistoryActor::start_in_arbiter(&arbiters[2].handle(), |_| history_actor);
         segments.do_send(SubscribeCatalog(records.clone().recipient()));
+        let delivery = DeliveryHandle::start(store.clone());
 
         let state = actix_web::web::Data::new(AppState {
             store: store.clone(),
@@ -128,6 +131,7 @@ impl Application {
             records,
             scheduler: scheduler.clone(),
             history,
+            delivery: delivery.clone(),
         });
         let metrics = actix_web::web::Data::new(Metrics::default());
         let admission = actix_web::web::Data::from(Admission::new(config.max_inflight_bytes));
@@ -136,6 +140,7 @@ impl Application {
             Err(e) => {
                 // Nothing serves: stop the actors and the writer now, so that the data
                 // file is released when this returns (a caller may try again at once).
+                delivery.stop();
                 stop(arbiters, &store);
                 return Err(e);
             }
@@ -145,6 +150,7 @@ impl Application {
             server,
             store,
             scheduler,
+            delivery,
             arbiters,
             first_admin_token: first.map(|t| t.token),
         })
@@ -164,6 +170,7 @@ impl Application {
         // The job library's timers keep running until told to stop; a scheduler that does
         // not answer must not hold up the shutdown.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.scheduler.send(StopScheduler)).await;
+        self.delivery.stop();
         stop(self.arbiters, &self.store);
         result
     }

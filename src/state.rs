@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix::Addr;
 
+use crate::actors::delivery::DeliveryHandle;
 use crate::actors::history::HistoryActor;
 use crate::actors::records::RecordActor;
 use crate::actors::scheduler::SchedulerActor;
@@ -27,4 +28,6 @@ pub struct AppState {
     pub records: Addr<RecordActor>,
     pub scheduler: Addr<SchedulerActor>,
     pub history: Addr<HistoryActor>,
+    /// The webhook delivery worker.
+    pub delivery: DeliveryHandle,
 }

@@ -8,8 +8,10 @@
 //!   settings, open-record counts and round-robin order;
 //! - [`scheduler::SchedulerActor`]: one reassignment schedule per segment;
 //! - [`history::HistoryActor`]: run history and assignment history;
-//! - [`table`]: the configuration tables actors hold, and their generic messages.
+//! - [`table`]: the configuration tables actors hold, and their generic messages;
+//! - [`delivery`]: the webhook delivery worker (its own thread) and the feed's pruning.
 
+pub mod delivery;
 pub mod figures;
 pub mod history;
 pub mod records;

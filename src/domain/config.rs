@@ -514,6 +514,9 @@ pub struct Settings {
     pub eligible_roles: Option<Vec<String>>,
     #[serde(default)]
     pub round_robin_scope: RoundRobinScope,
+    /// How long the change feed keeps its events (1 to 3650 days).
+    #[serde(default = "Settings::default_event_retention_days")]
+    pub event_retention_days: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -532,11 +535,21 @@ impl Settings {
         500
     }
 
+    fn default_event_retention_days() -> u32 {
+        7
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         if !(1..=Self::RUN_LIMIT_MAX).contains(&self.max_records_per_run) {
             return Err(Invalid::new(
                 "max_records_per_run",
                 format!("max_records_per_run is 1 to {}", Self::RUN_LIMIT_MAX),
+            ));
+        }
+        if !(1..=3650).contains(&self.event_retention_days) {
+            return Err(Invalid::new(
+                "event_retention_days",
+                "event_retention_days is 1 to 3650",
             ));
         }
         // As a seller's roles: a blank role could never match one.
@@ -558,6 +571,7 @@ impl Default for Settings {
             max_records_per_run: Self::default_max_records_per_run(),
             eligible_roles: None,
             round_robin_scope: RoundRobinScope::Organization,
+            event_retention_days: Self::default_event_retention_days(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod availability;
 pub mod clock;
 pub mod config;
+pub mod event;
 pub mod history;
 pub mod ids;
 mod invalid;
@@ -13,6 +14,7 @@ pub mod run;
 pub mod schedule;
 pub mod seller;
 pub mod time;
+pub mod webhook;
 
 pub use ids::{Id, RecordType};
 pub use invalid::Invalid;

@@ -3,9 +3,11 @@
 
 pub mod assignments;
 pub mod config;
+pub mod events;
 pub mod records;
 pub mod schedules;
 pub mod scripts;
+pub mod webhooks;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

@@ -7,8 +7,9 @@ use redb::ReadableTable;
 use super::codec::{encode_json, encode_row};
 use super::records::{RecordRow, RecordWriter};
 use super::txn::{RuleTurn, WriteTxn, rule_turn_key};
-use super::{StoreError, history, keys, tables};
+use super::{StoreError, events, history, keys, tables};
 use crate::domain::Id;
+use crate::domain::event::NewEvent;
 use crate::domain::history::HistoryEntry;
 use crate::domain::run::Run;
 use crate::domain::seller::SellerCounters;
@@ -27,6 +28,8 @@ pub struct RecordBatch {
     /// Numbered from the history sequence when applied.
     pub history: Vec<HistoryEntry>,
     pub run: Option<RunRow>,
+    /// The feed's events of these changes (a finished run's is added when applied).
+    pub events: Vec<NewEvent>,
 }
 
 /// A run as one of its batches writes it: in progress (kept among the open runs) until
@@ -80,6 +83,10 @@ impl WriteTxn<'_> {
             meta.insert("next_run", next)?;
         }
         history::append(txn, &batch.history)?;
+        events::append(txn, &batch.events)?;
+        if let Some(row) = batch.run.as_ref().filter(|r| r.finished) {
+            events::append(txn, &[NewEvent::run_finished(&row.run)])?;
+        }
         Ok(())
     }
 }

@@ -14,12 +14,14 @@
 mod batch;
 mod codec;
 mod error;
+mod events;
 mod history;
 mod keys;
 mod records;
 mod runs;
 mod tables;
 mod txn;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,8 @@ pub struct Store {
     db: Arc<redb::Database>,
     writer: writer::WriterHandle,
     path: PathBuf,
+    /// The id of the last committed event, for the feed's long polls.
+    events: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl Store {
@@ -99,8 +103,15 @@ impl Store {
         create_tables(&txn)?;
         txn.commit()?;
         let db = Arc::new(db);
-        let writer = writer::spawn(db.clone());
-        Ok(Store { db, writer, path })
+        let last_event = ReadTxn::begin(&db)?.last_event_id()?;
+        let events = Arc::new(tokio::sync::watch::Sender::new(last_event));
+        let writer = writer::spawn(db.clone(), events.clone());
+        Ok(Store {
+            db,
+            writer,
+            path,
+            events,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -162,6 +173,11 @@ impl Store {
         self.writer.submit(Some(epoch), |_| Ok::<(), StoreError>(()))
     }
 
+    /// The id of the last committed event, updated after each commit that wrote events.
+    pub fn subscribe_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events.subscribe()
+    }
+
     pub fn writer_stats(&self) -> &WriterStats {
         self.writer.stats()
     }
@@ -198,6 +214,8 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
         RECORDS,
         RUNS,
         RUNS_OPEN,
+        WEBHOOKS,
+        WEBHOOK_STATE,
     ] {
         txn.open_table(def)?;
     }
@@ -207,6 +225,8 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(HISTORY)?;
     txn.open_table(HISTORY_INDEX)?;
     txn.open_table(RULE_ROUND_ROBIN)?;
+    txn.open_table(EVENTS)?;
+    txn.open_table(DELIVERIES)?;
     Ok(())
 }
 

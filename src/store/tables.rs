@@ -50,3 +50,12 @@ pub const HISTORY_INDEX: TableDefinition<&[u8], ()> = TableDefinition::new("hist
 /// Per-rule round-robin order (`round_robin_scope: rule`): key `segment/rule/seller`,
 /// value the assignment sequence number of the seller's last assignment by that rule.
 pub const RULE_ROUND_ROBIN: TableDefinition<&str, u64> = TableDefinition::new("rule_round_robin");
+
+/// The change feed (outbox). Key: event id, in commit order. Value: see `events.rs`.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// Webhooks (configuration, with their secret). Key: webhook id.
+pub const WEBHOOKS: TableDefinition<&str, &[u8]> = TableDefinition::new("webhooks");
+/// Per webhook: how far its deliveries read the feed, and whether it keeps failing.
+pub const WEBHOOK_STATE: TableDefinition<&str, &[u8]> = TableDefinition::new("webhook_state");
+/// Deliveries: key `webhook_id \0 event_id(be)`, value the delivery (JSON).
+pub const DELIVERIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("deliveries");

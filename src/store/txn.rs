@@ -2,14 +2,17 @@
 //! A [`ReadTxn`] is a consistent snapshot; a [`WriteTxn`] is one job of a group commit
 //! (see [`super::Store::write`]).
 
+use chrono::Utc;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode_json, decode_row, encode_json};
 use super::{StoreError, keys, tables};
+
 use crate::domain::Id;
 use crate::domain::config::Rule;
+use crate::domain::event::{ConfigAction, NewEvent};
 use crate::domain::seller::SellerCounters;
 
 /// A configuration collection: JSON values under string keys.
@@ -25,6 +28,7 @@ pub enum Collection {
     Settings,
     /// Key: segment id.
     Schedules,
+    Webhooks,
 }
 
 impl Collection {
@@ -39,7 +43,25 @@ impl Collection {
             Collection::RecordTypes => tables::RECORD_TYPES,
             Collection::Settings => tables::SETTINGS,
             Collection::Schedules => tables::SCHEDULES,
+            Collection::Webhooks => tables::WEBHOOKS,
         }
+    }
+
+    /// The `kind` of its `config.changed` events; `None` for tokens, which are not
+    /// configuration.
+    fn event_kind(self) -> Option<&'static str> {
+        Some(match self {
+            Collection::Tokens => return None,
+            Collection::Sellers => "seller",
+            Collection::Teams => "team",
+            Collection::Queues => "queue",
+            Collection::Sequences => "sequence",
+            Collection::Segments => "segment",
+            Collection::RecordTypes => "record_type",
+            Collection::Settings => "settings",
+            Collection::Schedules => "schedule",
+            Collection::Webhooks => "webhook",
+        })
     }
 }
 
@@ -103,6 +125,10 @@ impl ReadTxn {
             None => Ok(None),
             Some(v) => decode_json(key, v.value()).map(Some),
         }
+    }
+
+    pub fn contains(&self, c: Collection, key: &str) -> Result<bool, StoreError> {
+        Ok(self.0.open_table(c.table())?.get(key)?.is_some())
     }
 
     /// Every rule: segment id, rule id, rule (rows with unparsable keys are skipped).
@@ -181,19 +207,42 @@ impl WriteTxn<'_> {
         let bytes = encode_json(key, value)?;
         let mut table = self.0.open_table(c.table())?;
         let existed = table.insert(key, bytes.as_slice())?.is_some();
+        drop(table);
+        let action = if existed {
+            ConfigAction::Updated
+        } else {
+            ConfigAction::Created
+        };
+        self.config_event(c.event_kind(), key, action)?;
         Ok(!existed)
+    }
+
+    /// The `config.changed` event of a configuration write, in its transaction.
+    fn config_event(&self, kind: Option<&str>, id: &str, action: ConfigAction) -> Result<(), StoreError> {
+        match kind {
+            Some(kind) => self.append_events(&[NewEvent::config_changed(kind, id, action, Utc::now())]),
+            None => Ok(()),
+        }
     }
 
     /// Removes `key`; answers the value it had.
     pub fn take<T: DeserializeOwned>(&self, c: Collection, key: &str) -> Result<Option<T>, StoreError> {
         let mut table = self.0.open_table(c.table())?;
         let old = table.remove(key)?.map(|v| v.value().to_vec());
+        drop(table);
+        if old.is_some() {
+            self.config_event(c.event_kind(), key, ConfigAction::Deleted)?;
+        }
         old.map(|bytes| decode_json(key, &bytes)).transpose()
     }
 
     /// Removes `key`; answers whether it existed.
     pub fn delete(&self, c: Collection, key: &str) -> Result<bool, StoreError> {
-        Ok(self.0.open_table(c.table())?.remove(key)?.is_some())
+        let existed = self.0.open_table(c.table())?.remove(key)?.is_some();
+        if existed {
+            self.config_event(c.event_kind(), key, ConfigAction::Deleted)?;
+        }
+        Ok(existed)
     }
 
     pub fn contains(&self, c: Collection, key: &str) -> Result<bool, StoreError> {
@@ -204,17 +253,28 @@ impl WriteTxn<'_> {
     pub fn put_rule(&self, segment: &str, rule_id: &str, rule: &Rule) -> Result<bool, StoreError> {
         let key = rule_key(segment, rule_id);
         let bytes = encode_json(&key, rule)?;
-        Ok(self
+        let created = self
             .0
             .open_table(tables::RULES)?
             .insert(key.as_str(), bytes.as_slice())?
-            .is_none())
+            .is_none();
+        let action = if created {
+            ConfigAction::Created
+        } else {
+            ConfigAction::Updated
+        };
+        self.config_event(Some("rule"), &key, action)?;
+        Ok(created)
     }
 
     /// Removes a rule of a segment; answers whether it existed.
     pub fn delete_rule(&self, segment: &str, rule_id: &str) -> Result<bool, StoreError> {
         let key = rule_key(segment, rule_id);
-        Ok(self.0.open_table(tables::RULES)?.remove(key.as_str())?.is_some())
+        let existed = self.0.open_table(tables::RULES)?.remove(key.as_str())?.is_some();
+        if existed {
+            self.config_event(Some("rule"), &key, ConfigAction::Deleted)?;
+        }
+        Ok(existed)
     }
 
     /// Removes every rule of a segment.
@@ -222,7 +282,15 @@ impl WriteTxn<'_> {
         let mut rules = self.0.open_table(tables::RULES)?;
         let prefix = rule_key(segment, "");
         let end = String::from_utf8_lossy(&keys::prefix_end(prefix.as_bytes())).into_owned();
-        rules.retain_in(prefix.as_str()..end.as_str(), |_, _| false)?;
+        let mut deleted = Vec::new();
+        rules.retain_in(prefix.as_str()..end.as_str(), |k, _| {
+            deleted.push(k.to_string());
+            false
+        })?;
+        drop(rules);
+        for key in deleted {
+            self.config_event(Some("rule"), &key, ConfigAction::Deleted)?;
+        }
         Ok(())
     }
 }

@@ -68,13 +68,13 @@ pub(super) struct WriterHandle {
     thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
 
-pub(super) fn spawn(db: Arc<redb::Database>) -> WriterHandle {
+pub(super) fn spawn(db: Arc<redb::Database>, events: Arc<tokio::sync::watch::Sender<u64>>) -> WriterHandle {
     let (tx, rx) = mpsc::channel::<Msg>();
     let stats = Arc::new(WriterStats::default());
     let thread_stats = stats.clone();
     let spawned = std::thread::Builder::new()
         .name("allot-writer".into())
-        .spawn(move || run(db, rx, thread_stats));
+        .spawn(move || run(db, rx, thread_stats, events));
     let thread = match spawned {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -199,7 +199,12 @@ impl WriterHandle {
     }
 }
 
-fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>) {
+fn run(
+    db: Arc<redb::Database>,
+    rx: mpsc::Receiver<Msg>,
+    stats: Arc<WriterStats>,
+    events: Arc<tokio::sync::watch::Sender<u64>>,
+) {
     let mut closing = false;
     // Chained jobs of an epoch below this one fail without running.
     let mut min_epoch = 0u64;
@@ -219,11 +224,17 @@ fn run(db: Arc<redb::Database>, rx: mpsc::Receiver<Msg>, stats: Arc<WriterStats>
                 Err(_) => break,
             }
         }
-        commit_group(&db, group, &stats, &mut min_epoch);
+        commit_group(&db, group, &stats, &mut min_epoch, &events);
     }
 }
 
-fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_epoch: &mut u64) {
+fn commit_group(
+    db: &redb::Database,
+    group: Vec<Job>,
+    stats: &WriterStats,
+    min_epoch: &mut u64,
+    events: &tokio::sync::watch::Sender<u64>,
+) {
     let started = std::time::Instant::now();
     // Chained jobs of an epoch already broken do not run at all.
     let mut jobs: Vec<(Job, Fate)> = group
@@ -239,6 +250,7 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
         .collect();
     // Each pass either commits or excludes at least one more failing job.
     let outcome = loop {
+        super::events::reset_last_written();
         let txn = match db.begin_write() {
             Ok(t) => t,
             Err(e) => break Err(StoreError::from(e)),
@@ -272,6 +284,11 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
     let included = jobs.iter().filter(|(_, fate)| *fate == Fate::Included).count() as u64;
     match &outcome {
         Ok(()) => {
+            // Wakes the feed's long polls once the events are durable, before any job
+            // of the group is answered.
+            if let Some(last) = super::events::take_last_written() {
+                events.send_replace(last);
+            }
             stats.commits.fetch_add(1, Ordering::Relaxed);
             stats.jobs.fetch_add(included, Ordering::Relaxed);
             stats
@@ -284,6 +301,7 @@ fn commit_group(db: &redb::Database, group: Vec<Job>, stats: &WriterStats, min_e
             stats.batch_buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
         Err(e) => {
+            super::events::reset_last_written();
             stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, jobs = jobs.len(), "group commit failed");
             for (job, fate) in &jobs {

@@ -88,6 +88,17 @@ fn class_of(operation_id: &str) -> (Class, Option<Value>) {
         | "get_settings" | "get_schedule" | "list_runs" | "get_run" | "history" | "eligible_sellers" => {
             (ReadConfig, None)
         }
+        "list_events" => (ReadRecords, None),
+        "put_webhook" => (
+            Configure,
+            Some(
+                json!({"url": "http://127.0.0.1:9/hook", "events": ["record.owner_changed"],
+                        "secret": "0123456789abcdef", "active": false}),
+            ),
+        ),
+        "delete_webhook" => (Configure, None),
+        "redeliver" => (Configure, Some(json!({"event_id": "1"}))),
+        "get_webhook" | "list_webhooks" | "list_deliveries" => (ReadConfig, None),
         other => panic!("{other} has no row in the authorization matrix: add it to class_of"),
     }
 }

@@ -245,10 +245,12 @@ fn settings_have_defaults_and_are_replaced() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.body,
-        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "organization"}),
+        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "organization",
+               "event_retention_days": 7}),
         "the default settings"
     );
-    let new = json!({"max_records_per_run": 250, "eligible_roles": ["seller", "senior"], "round_robin_scope": "rule"});
+    let new = json!({"max_records_per_run": 250, "eligible_roles": ["seller", "senior"], "round_robin_scope": "rule",
+                     "event_retention_days": 14});
     let r = app.put("/api/v1/settings", new.clone());
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, new, "PUT answers the settings");
@@ -257,7 +259,8 @@ fn settings_have_defaults_and_are_replaced() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         app.get("/api/v1/settings").body,
-        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "rule"}),
+        json!({"max_records_per_run": 500, "eligible_roles": null, "round_robin_scope": "rule",
+               "event_retention_days": 7}),
         "PUT replaces: fields left out take their defaults"
     );
 }

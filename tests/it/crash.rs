@@ -23,7 +23,7 @@ const TOKEN: &str = "crash-test-admin-token";
 
 /// The binary serving a data directory; killed (SIGKILL) when dropped, so a failing
 /// test leaves no process behind.
-struct Server {
+pub struct Server {
     child: Child,
     log: PathBuf,
 }
@@ -31,7 +31,7 @@ struct Server {
 impl Server {
     /// Starts `allot serve` on `dir` and waits until `/healthz` answers 200. Its log
     /// (info level) goes to `log`.
-    fn start(dir: &Path, log: &Path) -> (Server, Client) {
+    pub fn start(dir: &Path, log: &Path) -> (Server, Client) {
         let port = free_port();
         let log_file = File::create(log).expect("log file");
         let child = serve_command(dir, port, 2, "info")
@@ -70,7 +70,7 @@ impl Server {
     }
 
     /// SIGKILL, then reap.
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         kill(&mut self.child);
     }
 }

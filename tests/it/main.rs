@@ -10,6 +10,7 @@ mod config_api;
 mod console;
 mod crash;
 mod deferral;
+mod feed;
 #[allow(dead_code)] // not every test module uses every fixture
 mod fixtures;
 #[allow(dead_code)] // not every test module uses every helper
@@ -19,9 +20,12 @@ mod manual;
 mod observability;
 mod persistence;
 mod pipeline;
+#[allow(dead_code)] // not every test uses every part of the receiver
+mod receiver;
 mod runs;
 mod schedules;
 mod scripts_at_save;
 mod scripts_check;
 mod validation;
+mod webhooks;
 mod work;

@@ -66,7 +66,13 @@ fn a_restart_keeps_every_kind_of_configuration_and_the_tokens() {
     for ((path, was), (_, is)) in before.iter().zip(&after) {
         assert_eq!(is, was, "GET {path} answers the same after a restart");
     }
-    assert_eq!(app.get("/api/v1/settings").body, settings);
+    let mut with_default = settings.clone();
+    with_default["event_retention_days"] = json!(7);
+    assert_eq!(
+        app.get("/api/v1/settings").body,
+        with_default,
+        "with the retention's default"
+    );
     assert_absent(&app, "/api/v1/queues/q1", "a deleted queue stays deleted");
     let me = app.request("GET", "/api/v1/me", Some(&reader), None);
     assert_eq!(

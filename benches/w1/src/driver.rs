@@ -80,6 +80,9 @@ pub struct W1Options {
     pub sample: u64,
     /// Check every lead (paging the processed view) instead of a sample.
     pub full_check: bool,
+    /// Ingest with one active webhook (a receiver in the driver) taking every
+    /// record event.
+    pub webhook: bool,
     pub target: Target,
 }
 
@@ -95,6 +98,7 @@ impl W1Options {
             backlog: 100_000,
             sample: 10_000,
             full_check: false,
+            webhook: false,
             target,
         }
     }
@@ -279,8 +283,31 @@ pub fn run_w1(opts: &W1Options) -> Result<W1Report> {
     };
 
     configure(&client)?;
+    let receiver = if opts.webhook {
+        let receiver = crate::receiver::Receiver::start()?;
+        client.put(
+            "/api/v1/webhooks/w1",
+            &json!({"url": receiver.url, "events": ["record.owner_changed", "record.status_changed"],
+                    "secret": "w1-driver-webhook-secret", "active": true}),
+        )?;
+        println!(
+            "webhook: one active webhook, every record event POSTed to {}",
+            receiver.url
+        );
+        Some(receiver)
+    } else {
+        None
+    };
     let pid = server.as_ref().and_then(ServerProcess::pid);
     let ingest = ingest_leads(&client, opts, pid)?;
+    if let Some(receiver) = &receiver {
+        let hook = client.get("/api/v1/webhooks/w1")?;
+        println!(
+            "webhook: {} events received by the end of ingest, backlog {}",
+            thousands(receiver.received()),
+            hook["backlog"]
+        );
+    }
     let after_ingest = pid.and_then(procfs::memory);
     if let Some(m) = after_ingest {
         println!(

@@ -20,6 +20,7 @@ pub mod driver;
 mod ingest;
 mod latency;
 mod procfs;
+mod receiver;
 mod report;
 mod runs;
 mod server;

@@ -73,6 +73,9 @@ struct W1Args {
     /// Check every lead (paging the processed view) and print the decisions digest.
     #[arg(long)]
     full_check: bool,
+    /// Ingest with one active webhook: a receiver in the driver gets every record event.
+    #[arg(long)]
+    webhook: bool,
     /// A running server to measure (it must hold no leads); restart and memory are
     /// then not measured.
     #[arg(long, requires = "token", conflicts_with = "server")]
@@ -115,6 +118,7 @@ fn drive(args: W1Args) -> ExitCode {
         backlog,
         sample,
         full_check,
+        webhook,
         url,
         token,
         server,
@@ -154,6 +158,7 @@ fn drive(args: W1Args) -> ExitCode {
     opts.backlog = backlog;
     opts.sample = sample;
     opts.full_check = full_check;
+    opts.webhook = webhook;
     match run_w1(&opts) {
         Ok(report) => {
             println!("\n{}", report.summary());

@@ -2,7 +2,7 @@
 //! batch's rows are the records' current state from the moment it is queued until it
 //! settles, so the next message is decided on its outcome while it commits.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc;
 
@@ -10,6 +10,7 @@ use actix::prelude::*;
 
 use super::RecordActor;
 use crate::domain::Id;
+use crate::domain::event::NewEvent;
 use crate::domain::history::HistoryEntry;
 use crate::domain::record::StoredRecord;
 use crate::domain::run::Run;
@@ -83,6 +84,7 @@ impl Batch {
             .zip(&records)
             .map(|(old, new)| RecordRow::new(old.as_ref().map(|(r, b)| (r, b.as_slice())), new))
             .collect::<Result<Vec<_>, _>>()?;
+        let events = change_events(olds, &records, &outcome.history);
         Ok(Batch {
             records,
             write: RecordBatch {
@@ -93,9 +95,22 @@ impl Batch {
                 next_record_seq,
                 history: outcome.history,
                 run: None,
+                events,
             },
         })
     }
+}
+
+/// The feed's events of a batch's record changes, in record order (the outbox: they
+/// commit with the rows). A record's owner change is described by its history entry.
+fn change_events(olds: &[Option<CurrentRow>], records: &[StoredRecord], history: &[HistoryEntry]) -> Vec<NewEvent> {
+    let by_record: HashMap<&Id, &HistoryEntry> = history.iter().map(|h| (&h.record_id, h)).collect();
+    olds.iter()
+        .zip(records)
+        .filter_map(|(old, new)| {
+            NewEvent::of_record_change(old.as_ref().map(|(r, _)| r), new, by_record.get(&new.id).copied())
+        })
+        .collect()
 }
 
 impl RecordActor {

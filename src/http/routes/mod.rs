@@ -3,6 +3,7 @@
 mod assignments;
 mod config;
 mod examples;
+mod integration;
 mod records;
 mod schedules;
 mod scripts;
@@ -34,6 +35,7 @@ fn configure_api(cfg: &mut ServiceConfig) {
     assignments::configure(cfg);
     schedules::configure(cfg);
     scripts::configure(cfg);
+    integration::configure(cfg);
 }
 
 /// 201 when the upsert created the object, 200 when it replaced it.
