@@ -14,11 +14,14 @@ use super::event::{EventType, EventTypes};
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     /// `http://` or `https://`.
+    #[schema(max_length = 2048, pattern = "^\\s*[Hh][Tt][Tt][Pp][Ss]?://\\S+\\s*$")]
     pub url: String,
     /// Event types to deliver (`record.owner_changed`, `record.status_changed`,
     /// `run.finished`, `config.changed`); at least one.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
     /// At least 16 characters; never shown again.
+    #[schema(min_length = 16)]
     pub secret: String,
     #[serde(default = "yes")]
     pub active: bool,
@@ -37,7 +40,7 @@ impl WebhookBody {
         let url = self.url.trim();
         let scheme_ok = ["http://", "https://"]
             .iter()
-            .any(|p| url.len() > p.len() && url[..p.len()].eq_ignore_ascii_case(p));
+            .any(|p| url.len() > p.len() && url.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)));
         if !scheme_ok || url.len() > Self::MAX_URL || url.contains(char::is_whitespace) {
             return Err(Invalid::new(
                 "url",
@@ -251,6 +254,26 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A URL whose first bytes are not characters boundaries where the scheme would end
+    /// is refused, not a panic (schemathesis found it).
+    #[test]
+    fn a_url_of_multibyte_characters_is_refused_without_panicking() {
+        for url in [
+            "\u{e9}\u{e9}\u{e9}\u{e9}://x",
+            "ht\u{2603}p://x",
+            "\u{1f600}\u{1f600}",
+            "https://",
+        ] {
+            let body = WebhookBody {
+                url: url.to_string(),
+                events: vec!["record.owner_changed".into()],
+                secret: "0123456789abcdef".into(),
+                active: true,
+            };
+            assert_eq!(body.validate().err().map(|e| e.field), Some("url".to_string()), "{url}");
+        }
+    }
 
     /// RFC 4231, test cases 2 and 6 (a key longer than the block).
     #[test]

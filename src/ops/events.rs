@@ -20,8 +20,10 @@ pub struct EventQuery {
     /// Comma-separated event types; all when absent.
     pub types: Option<String>,
     /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// 0 to 30: hold the request this many seconds until an event exists.
+    #[param(minimum = 0, maximum = 30)]
     pub wait: Option<u32>,
 }
 
